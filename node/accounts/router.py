@@ -1,0 +1,119 @@
+"""Login, logout, the caller's own account and tokens, and user management for admins."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from fastapi import APIRouter, Response, status
+
+from node.accounts import service
+from node.accounts.models import (
+    LoginRequest,
+    LoginResponse,
+    TokenCreate,
+    TokenCreated,
+    UserCreate,
+    UserPublic,
+    UserUpdate,
+)
+from node.audit.service import record
+from node.deps import SESSION_COOKIE, AdminUser, CurrentUser, SessionDep, SettingsDep
+
+router = APIRouter(prefix="/api/v1", tags=["accounts"])
+
+
+@router.post("/auth/login", response_model=LoginResponse)
+async def login(
+    body: LoginRequest, response: Response, session: SessionDep, settings: SettingsDep
+) -> LoginResponse:
+    """Log in with email and password; sets an HTTP-only session cookie."""
+    user = await service.authenticate(session, email=body.email, password=body.password)
+    cookie, web_session = await service.start_web_session(
+        session, user=user, lifetime=timedelta(days=settings.session_days)
+    )
+    response.set_cookie(
+        SESSION_COOKIE,
+        cookie,
+        max_age=settings.session_days * 86400,
+        httponly=True,
+        secure=settings.secure_cookies,
+        samesite="lax",
+        path="/",
+    )
+    return LoginResponse(
+        user=UserPublic.model_validate(user, from_attributes=True),
+        csrf_token=web_session.csrf_token,
+    )
+
+
+@router.post("/auth/logout", status_code=status.HTTP_204_NO_CONTENT)
+async def logout(principal: CurrentUser, session: SessionDep, response: Response) -> None:
+    """End this browser session (bearer tokens are revoked under /me/tokens)."""
+    del principal
+    response.delete_cookie(SESSION_COOKIE, path="/")
+
+
+@router.get("/me", response_model=UserPublic)
+async def me(principal: CurrentUser) -> UserPublic:
+    """The account making the request."""
+    return UserPublic.model_validate(principal.user, from_attributes=True)
+
+
+@router.post("/me/tokens", response_model=TokenCreated, status_code=status.HTTP_201_CREATED)
+async def create_token(
+    body: TokenCreate, principal: CurrentUser, session: SessionDep
+) -> TokenCreated:
+    """A new bearer token for scripts. The token is in this response only."""
+    token, plain = await service.create_api_token(
+        session, user=principal.user, name=body.name, actor=principal.actor
+    )
+    assert token.id is not None  # noqa: S101 -- set by flush
+    return TokenCreated(id=token.id, name=token.name, token=plain)
+
+
+@router.delete("/me/tokens/{token_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def revoke_token(token_id: int, principal: CurrentUser, session: SessionDep) -> None:
+    """Revoke one of your tokens; it stops working at once."""
+    await service.revoke_api_token(session, user=principal.user, token_id=token_id)
+    await record(
+        session,
+        actor=principal.actor,
+        action="token.revoke",
+        object_type="user",
+        object_id=principal.user.id,
+        detail={"token_id": token_id},
+    )
+
+
+@router.get("/users", response_model=list[UserPublic])
+async def list_users(principal: AdminUser, session: SessionDep) -> list[UserPublic]:
+    """Every account on this node (admins only)."""
+    del principal
+    users = await service.list_users(session)
+    return [UserPublic.model_validate(u, from_attributes=True) for u in users]
+
+
+@router.post("/users", response_model=UserPublic, status_code=status.HTTP_201_CREATED)
+async def create_user(body: UserCreate, principal: AdminUser, session: SessionDep) -> UserPublic:
+    """Create an account with a role (admins only)."""
+    user = await service.create_user(session, data=body, actor=principal.actor)
+    return UserPublic.model_validate(user, from_attributes=True)
+
+
+@router.get("/users/{user_id}", response_model=UserPublic)
+async def get_user(user_id: int, principal: AdminUser, session: SessionDep) -> UserPublic:
+    del principal
+    user = await service.get_user(session, user_id=user_id)
+    return UserPublic.model_validate(user, from_attributes=True)
+
+
+@router.patch("/users/{user_id}", response_model=UserPublic)
+async def update_user(
+    user_id: int, body: UserUpdate, principal: AdminUser, session: SessionDep
+) -> UserPublic:
+    """Change a user's role, name, password or active flag (admins only).
+
+    Deactivating a user or changing their password ends all their sessions and tokens.
+    """
+    user = await service.update_user(session, user_id=user_id, data=body, actor=principal.actor)
+    return UserPublic.model_validate(user, from_attributes=True)

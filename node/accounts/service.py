@@ -1,0 +1,235 @@
+"""Accounts: passwords, bearer tokens, browser sessions, and user management.
+
+Secrets (tokens, session ids) are random, shown to their owner once, and stored only as their
+SHA-256, so a database dump does not hold a usable credential. Passwords use Argon2id.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from federation.storage import utcnow
+from node.accounts.models import (
+    ApiToken,
+    Role,
+    User,
+    UserCreate,
+    UserUpdate,
+    WebSession,
+)
+from node.audit.service import Actor, record
+from node.errors import Conflict, InvalidInput, NotAuthenticated, NotFound
+
+TOKEN_PREFIX = "ipo_"  # noqa: S105 -- a prefix, not a secret
+_hasher = PasswordHasher()
+# Verified against when the email is unknown, so a login takes as long either way.
+_DUMMY_HASH = _hasher.hash("not-a-real-password")
+
+
+class UserNotFound(NotFound):
+    code = "user_not_found"
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def normalize_email(email: str) -> str:
+    return email.strip().lower()
+
+
+async def get_user_by_email(session: AsyncSession, *, email: str) -> User | None:
+    result = await session.execute(select(User).where(User.email == normalize_email(email)))
+    return result.scalar_one_or_none()
+
+
+async def get_user(session: AsyncSession, *, user_id: int) -> User:
+    user = await session.get(User, user_id)
+    if user is None:
+        raise UserNotFound(f"No user {user_id} on this node.")
+    return user
+
+
+async def list_users(session: AsyncSession) -> list[User]:
+    result = await session.execute(select(User).order_by(User.id))
+    return list(result.scalars())
+
+
+async def count_admins(session: AsyncSession) -> int:
+    result = await session.execute(
+        select(func.count()).select_from(User).where(User.role == Role.admin, User.is_active)
+    )
+    return int(result.scalar_one())
+
+
+async def create_user(session: AsyncSession, *, data: UserCreate, actor: Actor) -> User:
+    email = normalize_email(data.email)
+    if await get_user_by_email(session, email=email) is not None:
+        raise Conflict(f"A user with email {email} already exists.", field=["body", "email"])
+    user = User(
+        email=email,
+        display_name=data.display_name,
+        role=data.role,
+        password_hash=hash_password(data.password),
+    )
+    session.add(user)
+    await session.flush()
+    await record(
+        session,
+        actor=actor,
+        action="user.create",
+        object_type="user",
+        object_id=user.id,
+        detail={"role": user.role.value},
+    )
+    return user
+
+
+async def update_user(
+    session: AsyncSession, *, user_id: int, data: UserUpdate, actor: Actor
+) -> User:
+    user = await get_user(session, user_id=user_id)
+    changes = data.model_dump(exclude_unset=True)
+    demoting = "role" in changes and changes["role"] != Role.admin
+    deactivating = changes.get("is_active") is False
+    if user.role == Role.admin and (demoting or deactivating) and await count_admins(session) <= 1:
+        raise Conflict("This is the node's last admin; make another admin first.")
+    if "password" in changes:
+        user.password_hash = hash_password(changes.pop("password"))
+        await revoke_all_credentials(session, user_id=user.id)
+    for key, value in changes.items():
+        setattr(user, key, value)
+    if changes.get("is_active") is False:
+        await revoke_all_credentials(session, user_id=user.id)
+    session.add(user)
+    await session.flush()
+    await record(
+        session,
+        actor=actor,
+        action="user.update",
+        object_type="user",
+        object_id=user.id,
+        detail={"fields": sorted(data.model_dump(exclude_unset=True))},
+    )
+    return user
+
+
+async def authenticate(session: AsyncSession, *, email: str, password: str) -> User:
+    """The active user with these credentials, or ``NotAuthenticated``."""
+    user = await get_user_by_email(session, email=email)
+    try:
+        _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
+    except (VerificationError, InvalidHashError):
+        raise NotAuthenticated("Wrong email or password.") from None
+    if user is None or not user.is_active:
+        raise NotAuthenticated("Wrong email or password.")
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+        session.add(user)
+    return user
+
+
+async def create_api_token(
+    session: AsyncSession, *, user: User, name: str, actor: Actor
+) -> tuple[ApiToken, str]:
+    """A new bearer token for ``user``; the plain token is returned once and never stored."""
+    plain = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken(user_id=user.id, token_hash=_digest(plain), name=name)
+    session.add(token)
+    await session.flush()
+    await record(
+        session,
+        actor=actor,
+        action="token.create",
+        object_type="user",
+        object_id=user.id,
+        detail={"token_id": token.id},
+    )
+    return token, plain
+
+
+async def revoke_api_token(session: AsyncSession, *, user: User, token_id: int) -> None:
+    token = await session.get(ApiToken, token_id)
+    if token is None or token.user_id != user.id:
+        raise NotFound(f"No token {token_id} of yours.")
+    token.revoked_at = utcnow()
+    session.add(token)
+
+
+async def user_for_token(session: AsyncSession, *, plain: str) -> User | None:
+    if not plain.startswith(TOKEN_PREFIX):
+        return None
+    result = await session.execute(
+        select(User)
+        .join(ApiToken, ApiToken.user_id == User.id)
+        .where(ApiToken.token_hash == _digest(plain), ApiToken.revoked_at.is_(None))  # type: ignore[union-attr]
+    )
+    user = result.scalar_one_or_none()
+    return user if user is not None and user.is_active else None
+
+
+async def start_web_session(
+    session: AsyncSession, *, user: User, lifetime: timedelta
+) -> tuple[str, WebSession]:
+    """A new browser session; returns the cookie value (shown once) and the row."""
+    cookie = secrets.token_urlsafe(32)
+    row = WebSession(
+        session_hash=_digest(cookie),
+        user_id=user.id,
+        csrf_token=secrets.token_urlsafe(32),
+        expires_at=utcnow() + lifetime,
+    )
+    session.add(row)
+    await session.flush()
+    return cookie, row
+
+
+async def resolve_web_session(
+    session: AsyncSession, *, cookie: str
+) -> tuple[User, WebSession] | None:
+    result = await session.execute(
+        select(User, WebSession)
+        .join(WebSession, WebSession.user_id == User.id)
+        .where(WebSession.session_hash == _digest(cookie), WebSession.expires_at > utcnow())
+    )
+    row = result.one_or_none()
+    if row is None or not row[0].is_active:
+        return None
+    return row[0], row[1]
+
+
+async def end_web_session(session: AsyncSession, *, cookie: str) -> None:
+    result = await session.execute(
+        select(WebSession).where(WebSession.session_hash == _digest(cookie))
+    )
+    row = result.scalar_one_or_none()
+    if row is not None:
+        await session.delete(row)
+
+
+async def revoke_all_credentials(session: AsyncSession, *, user_id: int | None) -> None:
+    """End every session and token of a user (password change, deactivation)."""
+    await session.execute(
+        update(ApiToken)
+        .where(ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None))  # type: ignore[union-attr]
+        .values(revoked_at=utcnow())
+    )
+    result = await session.execute(select(WebSession).where(WebSession.user_id == user_id))
+    for row in result.scalars():
+        await session.delete(row)
+
+
+def check_password_strength(password: str) -> None:
+    if len(password) < 10:
+        raise InvalidInput("Use a password of at least 10 characters.", field=["password"])

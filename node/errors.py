@@ -1,0 +1,168 @@
+"""Errors a request can get, and the one handler that turns them into JSON.
+
+Every error body has one shape, documented in the OpenAPI schema as ``ErrorResponse``::
+
+    {"error": {"code": "member_not_found", "message": "No member 42 on this node.",
+               "details": [{"loc": ["body", "email"], "msg": "..."}]}}
+
+The tree::
+
+    NodeError (400 bad_request)
+    ├── NotAuthenticated (401)        no or bad credentials; carries WWW-Authenticate
+    ├── PermissionDenied (403)        authenticated, but this role may not do this
+    ├── NotFound (404)                each domain subclasses it: EventNotFound, ...
+    ├── Conflict (409)                a unique value already taken, a state that forbids it
+    ├── PayloadTooLarge (413)
+    ├── InvalidInput (422)            a rule the schema cannot express (end before start, ...)
+    └── ServiceUnavailable (503)
+
+``federation.errors.FederationError`` carries its own status and code and is rendered by
+the same handler.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from federation.errors import FederationError
+
+log = logging.getLogger(__name__)
+
+
+class ErrorDetail(BaseModel):
+    loc: list[str | int]
+    msg: str
+
+
+class ErrorBody(BaseModel):
+    code: str
+    message: str
+    details: list[ErrorDetail] = []
+
+
+class ErrorResponse(BaseModel):
+    """The body of every 4xx and 5xx answer."""
+
+    error: ErrorBody
+
+
+class NodeError(Exception):
+    status_code = 400
+    code = "bad_request"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        field: Sequence[str | int] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = [ErrorDetail(loc=list(field), msg=message)] if field else []
+        self.headers = headers
+
+
+class NotAuthenticated(NodeError):
+    status_code = 401
+    code = "not_authenticated"
+
+    def __init__(self, message: str = "Log in, or send a bearer token.") -> None:
+        super().__init__(message, headers={"WWW-Authenticate": 'Bearer realm="ipo-node"'})
+
+
+class PermissionDenied(NodeError):
+    status_code = 403
+    code = "permission_denied"
+
+
+class NotFound(NodeError):
+    status_code = 404
+    code = "not_found"
+
+
+class Conflict(NodeError):
+    status_code = 409
+    code = "conflict"
+
+
+class PayloadTooLarge(NodeError):
+    status_code = 413
+    code = "payload_too_large"
+
+
+class InvalidInput(NodeError):
+    status_code = 422
+    code = "invalid_input"
+
+
+class ServiceUnavailable(NodeError):
+    status_code = 503
+    code = "service_unavailable"
+
+
+def error_response(
+    status_code: int,
+    code: str,
+    message: str,
+    details: Sequence[ErrorDetail] = (),
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    body = ErrorResponse(error=ErrorBody(code=code, message=message, details=list(details)))
+    return JSONResponse(body.model_dump(mode="json"), status_code=status_code, headers=headers)
+
+
+_HTTP_CODES = {
+    404: ("not_found", "Nothing here: check the path."),
+    405: ("method_not_allowed", "This path does not accept that method."),
+    413: ("payload_too_large", "The request body is too large."),
+}
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Register the one handler for every error kind."""
+
+    @app.exception_handler(NodeError)
+    async def _node_error(_request: Request, exc: NodeError) -> JSONResponse:
+        return error_response(exc.status_code, exc.code, exc.message, exc.details, exc.headers)
+
+    @app.exception_handler(FederationError)
+    async def _federation_error(_request: Request, exc: FederationError) -> JSONResponse:
+        return error_response(exc.status_code, exc.code, exc.message)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        details = [_validation_detail(error) for error in exc.errors()]
+        first = details[0] if details else None
+        message = (
+            f"Invalid {'.'.join(str(p) for p in first.loc)}: {first.msg}"
+            if first
+            else "The request is not valid."
+        )
+        return error_response(422, "validation_failed", message, details)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code, default = _HTTP_CODES.get(exc.status_code, ("http_error", "Request failed."))
+        message = exc.detail if isinstance(exc.detail, str) and exc.detail else default
+        if message in ("Not Found", "Method Not Allowed"):
+            message = default
+        return error_response(exc.status_code, code, message, headers=exc.headers)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return error_response(500, "internal_error", "Something broke on this node; it is logged.")
+
+
+def _validation_detail(error: dict[str, Any]) -> ErrorDetail:
+    loc = [part for part in error.get("loc", ()) if isinstance(part, str | int)]
+    return ErrorDetail(loc=loc, msg=str(error.get("msg", "invalid")))

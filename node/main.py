@@ -1,0 +1,71 @@
+"""The application factory: ``create_app(settings)``.
+
+Nothing happens at import time. The lifespan opens the database engine and loads the node's
+keys; ``serve`` runs migrations before the app starts, so the app itself never changes the
+schema.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from federation.keys import load_keyring
+from node import __version__
+from node.accounts.router import router as accounts_router
+from node.audit.router import router as audit_router
+from node.config import Settings
+from node.db import create_engine, create_session_maker
+from node.errors import ErrorResponse, install_error_handlers
+from node.ops.limits import BodySizeLimit
+from node.ops.logging import RequestLog
+from node.ops.router import router as ops_router
+
+IMPORT_PATHS = ("/api/v1/members/import",)
+
+ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
+    status: {"model": ErrorResponse, "description": description}
+    for status, description in {
+        401: "Not authenticated: no, bad or revoked credentials.",
+        403: "Authenticated, but not allowed (role, or CSRF token missing).",
+        413: "Request body too large.",
+        422: "The request is not valid; `details` says where.",
+    }.items()
+}
+
+
+def create_app(settings: Settings) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = create_engine(settings.database_url)
+        app.state.settings = settings
+        app.state.engine = engine
+        app.state.session_maker = create_session_maker(engine)
+        app.state.keyring = load_keyring(settings.keys_dir)
+        try:
+            yield
+        finally:
+            await engine.dispose()
+
+    app = FastAPI(
+        title=f"ipo-node: {settings.name}",
+        version=__version__,
+        summary="A ward group's node: members, events and the coalition's shared work.",
+        lifespan=lifespan,
+        responses=ERROR_RESPONSES,
+    )
+    install_error_handlers(app)
+
+    def limit_for(path: str) -> int:
+        if path.startswith(IMPORT_PATHS):
+            return settings.max_import_bytes
+        return settings.max_body_bytes
+
+    app.add_middleware(BodySizeLimit, limit_for=limit_for)
+    app.add_middleware(RequestLog)
+
+    for router in (ops_router, accounts_router, audit_router):
+        app.include_router(router)
+    return app

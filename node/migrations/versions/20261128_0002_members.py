@@ -1,0 +1,27 @@
+"""members
+
+Revision ID: 0002
+Revises: 0001
+Created: 2026-11-28
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+import sqlmodel
+from alembic import op
+
+import federation.storage
+
+revision = '0002'
+down_revision = '0001'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass

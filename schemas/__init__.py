@@ -1,0 +1,1 @@
+"""Wire models of everything that crosses between nodes. Imports nothing of ours."""
