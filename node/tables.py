@@ -2,5 +2,7 @@
 
 from node.accounts import models as accounts_models
 from node.audit import models as audit_models
+from node.events import models as events_models
+from node.members import models as members_models
 
-__all__ = ["accounts_models", "audit_models"]
+__all__ = ["accounts_models", "audit_models", "events_models", "members_models"]

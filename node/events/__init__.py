@@ -1,0 +1,1 @@
+"""Events: see router.py and service.py."""

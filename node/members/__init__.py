@@ -1,0 +1,1 @@
+"""Members: see router.py and service.py."""

@@ -1,0 +1,1 @@
+"""Tables and API shapes of the members domain."""
