@@ -1,0 +1,116 @@
+"""Activities: the signed messages nodes POST to each other's inboxes.
+
+An activity is an ActivityStreams 2.0 verb applied to an object, as plain JSON (no JSON-LD
+processing). Its ``id`` is globally unique and under the sender's origin; ``actor`` is the
+sending node; ``object`` is either embedded or referenced by URL.
+
+What the receiver checks, in order (the last check is what Mastodon CVE-2024-23832 lacked)::
+
+    signature verifies  ->  key belongs to a peer  ->  actor == that peer
+        ->  every id in authored_ids(activity) is under the actor's origin
+
+The object types known so far: ``Event``, ``Alliance`` (the terms of an alliance offer),
+``Tombstone`` (what a ``Delete`` leaves, so a late ``Update`` cannot resurrect an object) and
+``KeyRotation`` (a new key, announced signed with the old one).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import AwareDatetime, Field
+
+from schemas.base import NodeId, ObjectId, WireModel
+from schemas.event import Event
+from schemas.node_document import PublicJwk
+
+ActivityType = Literal[
+    "Create", "Update", "Delete", "Offer", "Accept", "Reject", "Undo", "Join", "Leave", "Announce"
+]
+"""The ActivityStreams verbs the protocol uses."""
+
+AllianceScope = Literal["events", "endorsements", "forums", "canvass"]
+"""An object kind an alliance shares."""
+
+SharedObjectType = Literal["Event", "JointEndorsement", "ForumPlan", "CanvassCall"]
+"""The types of shared objects, which have an origin, a version and can be deleted."""
+
+
+class AllianceOffer(WireModel):
+    """The terms of an alliance, carried by ``Offer`` (and echoed by ``Accept``/``Reject``)."""
+
+    type: Literal["Alliance"]
+    """The object type."""
+    scopes: list[AllianceScope] = Field(min_length=1, max_length=4)
+    """The object kinds the offering node will share."""
+    message: str | None = Field(default=None, max_length=2000)
+    """A note for the receiving admin."""
+
+
+class Tombstone(WireModel):
+    """What remains of a deleted shared object; carried by ``Delete``."""
+
+    type: Literal["Tombstone"]
+    """The object type."""
+    id: ObjectId
+    """The id of the object that was deleted."""
+    former_type: SharedObjectType
+    """What the object was."""
+    deleted: AwareDatetime
+    """When the origin deleted it."""
+
+
+class KeyRotation(WireModel):
+    """A node's new signing key, announced in an activity signed with the key it replaces."""
+
+    type: Literal["KeyRotation"]
+    """The object type."""
+    new_key: PublicJwk
+    """The key that signs from now on."""
+    old_kid: str = Field(min_length=1, max_length=200)
+    """The key being retired after its grace period."""
+
+
+EmbeddedObject = Annotated[
+    Event | AllianceOffer | Tombstone | KeyRotation, Field(discriminator="type")
+]
+"""An object embedded in an activity, told apart by its ``type``."""
+
+
+class Activity(WireModel):
+    """A verb, applied by the sending node to an object, addressed to other nodes."""
+
+    type: ActivityType
+    """The verb."""
+    id: ObjectId
+    """Globally unique, under the actor's origin; the receiver deduplicates on it."""
+    actor: NodeId
+    """The sending node; it must own the key that signed the request."""
+    object: EmbeddedObject | ObjectId
+    """The object acted on: embedded, or referenced by its URL."""
+    published: AwareDatetime
+    """When the actor issued the activity."""
+    to: list[NodeId] = Field(min_length=1, max_length=100)
+    """The nodes it is addressed to."""
+
+
+def authored_ids(activity: Activity) -> list[str]:
+    """Every id the activity claims its actor authored, for the receiver's origin check.
+
+    Always the activity's own ``id``, and the ``id`` of an embedded object that has one
+    (an ``Event`` or a ``Tombstone``), for every verb except ``Announce``: a ``Create``,
+    ``Update`` or ``Delete`` of an object is only believable from the object's origin. An
+    ``Announce`` relays somebody else's object and a referenced object (a URL) is not
+    claimed, so neither adds an id. An ``Event`` cannot name another node in
+    ``attributed_to`` than the one its ``id`` lives on (the model refuses it), so checking
+    the ids covers the attribution too.
+
+    The receiver must find every returned id under the actor's origin
+    (:func:`schemas.origin.same_origin`) or refuse the activity with 403.
+    """
+    ids = [activity.id]
+    embedded = activity.object
+    # An Announce relays somebody else's object: its embedded copy proves nothing by itself.
+    if activity.type != "Announce" and isinstance(embedded, Event | Tombstone):
+        ids.append(embedded.id)
+    return ids
