@@ -15,11 +15,17 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from node.db import create_engine
+
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 
 class DatabaseTooNew(Exception):
     """The database was migrated by a newer release than this code."""
+
+
+class DatabaseUnreachable(Exception):
+    """The database server does not answer at the configured URL."""
 
 
 def alembic_config(database_url: str) -> Config:
@@ -66,6 +72,18 @@ def downgrade_to(database_url: str, revision: str) -> None:
     command.downgrade(alembic_config(database_url), revision)
 
 
-async def upgrade_to_head_async(database_url: str) -> None:
-    """``upgrade_to_head`` from async code: Alembic's env runs its own loop in a thread."""
-    await asyncio.to_thread(upgrade_to_head, database_url)
+def prepare_database(database_url: str) -> None:
+    """Refuse a database newer than this code, then upgrade it to head (blocking)."""
+
+    async def revision() -> str | None:
+        engine = create_engine(database_url)
+        try:
+            async with engine.connect() as connection:
+                return await current_revision(connection)
+        except OSError as exc:
+            raise DatabaseUnreachable(f"cannot reach the database: {exc}") from None
+        finally:
+            await engine.dispose()
+
+    check_not_too_new(asyncio.run(revision()))
+    upgrade_to_head(database_url)

@@ -18,7 +18,6 @@ from fastapi import Request
 from pydantic import BaseModel, Field
 from sqlalchemy import Select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import InstrumentedAttribute
 
 from node.errors import InvalidInput
 
@@ -59,7 +58,7 @@ async def paginate(
     session: AsyncSession,
     query: Select[Any],
     *,
-    order_by: Sequence[InstrumentedAttribute[Any]],
+    order_by: Sequence[Any],
     limit: int,
     cursor: str | None,
     descending: bool = False,

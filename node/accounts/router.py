@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from fastapi import APIRouter, Response, status
+from fastapi import APIRouter, Request, Response, status
 
 from node.accounts import service
 from node.accounts.models import (
@@ -47,9 +47,14 @@ async def login(
 
 
 @router.post("/auth/logout", status_code=status.HTTP_204_NO_CONTENT)
-async def logout(principal: CurrentUser, session: SessionDep, response: Response) -> None:
+async def logout(
+    request: Request, principal: CurrentUser, session: SessionDep, response: Response
+) -> None:
     """End this browser session (bearer tokens are revoked under /me/tokens)."""
     del principal
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if cookie:
+        await service.end_web_session(session, cookie=cookie)
     response.delete_cookie(SESSION_COOKIE, path="/")
 
 

@@ -12,8 +12,9 @@ from datetime import timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import func, select, update
+from sqlalchemy import func, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
 
 from federation.storage import utcnow
 from node.accounts.models import (
@@ -45,12 +46,18 @@ def _digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
+def _id(user: User) -> int:
+    if user.id is None:
+        raise ValueError("user has no id yet: flush it first")
+    return user.id
+
+
 def normalize_email(email: str) -> str:
     return email.strip().lower()
 
 
 async def get_user_by_email(session: AsyncSession, *, email: str) -> User | None:
-    result = await session.execute(select(User).where(User.email == normalize_email(email)))
+    result = await session.execute(select(User).where(col(User.email) == normalize_email(email)))
     return result.scalar_one_or_none()
 
 
@@ -62,13 +69,15 @@ async def get_user(session: AsyncSession, *, user_id: int) -> User:
 
 
 async def list_users(session: AsyncSession) -> list[User]:
-    result = await session.execute(select(User).order_by(User.id))
+    result = await session.execute(select(User).order_by(col(User.id)))
     return list(result.scalars())
 
 
 async def count_admins(session: AsyncSession) -> int:
     result = await session.execute(
-        select(func.count()).select_from(User).where(User.role == Role.admin, User.is_active)
+        select(func.count())
+        .select_from(User)
+        .where(col(User.role) == Role.admin, col(User.is_active))
     )
     return int(result.scalar_one())
 
@@ -145,7 +154,7 @@ async def create_api_token(
 ) -> tuple[ApiToken, str]:
     """A new bearer token for ``user``; the plain token is returned once and never stored."""
     plain = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    token = ApiToken(user_id=user.id, token_hash=_digest(plain), name=name)
+    token = ApiToken(user_id=_id(user), token_hash=_digest(plain), name=name)
     session.add(token)
     await session.flush()
     await record(
@@ -172,8 +181,8 @@ async def user_for_token(session: AsyncSession, *, plain: str) -> User | None:
         return None
     result = await session.execute(
         select(User)
-        .join(ApiToken, ApiToken.user_id == User.id)
-        .where(ApiToken.token_hash == _digest(plain), ApiToken.revoked_at.is_(None))  # type: ignore[union-attr]
+        .join(ApiToken, col(ApiToken.user_id) == col(User.id))
+        .where(col(ApiToken.token_hash) == _digest(plain), col(ApiToken.revoked_at).is_(None))
     )
     user = result.scalar_one_or_none()
     return user if user is not None and user.is_active else None
@@ -186,7 +195,7 @@ async def start_web_session(
     cookie = secrets.token_urlsafe(32)
     row = WebSession(
         session_hash=_digest(cookie),
-        user_id=user.id,
+        user_id=_id(user),
         csrf_token=secrets.token_urlsafe(32),
         expires_at=utcnow() + lifetime,
     )
@@ -200,8 +209,10 @@ async def resolve_web_session(
 ) -> tuple[User, WebSession] | None:
     result = await session.execute(
         select(User, WebSession)
-        .join(WebSession, WebSession.user_id == User.id)
-        .where(WebSession.session_hash == _digest(cookie), WebSession.expires_at > utcnow())
+        .join(WebSession, col(WebSession.user_id) == col(User.id))
+        .where(
+            col(WebSession.session_hash) == _digest(cookie), col(WebSession.expires_at) > utcnow()
+        )
     )
     row = result.one_or_none()
     if row is None or not row[0].is_active:
@@ -211,7 +222,7 @@ async def resolve_web_session(
 
 async def end_web_session(session: AsyncSession, *, cookie: str) -> None:
     result = await session.execute(
-        select(WebSession).where(WebSession.session_hash == _digest(cookie))
+        select(WebSession).where(col(WebSession.session_hash) == _digest(cookie))
     )
     row = result.scalar_one_or_none()
     if row is not None:
@@ -222,10 +233,10 @@ async def revoke_all_credentials(session: AsyncSession, *, user_id: int | None) 
     """End every session and token of a user (password change, deactivation)."""
     await session.execute(
         update(ApiToken)
-        .where(ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None))  # type: ignore[union-attr]
+        .where(col(ApiToken.user_id) == user_id, col(ApiToken.revoked_at).is_(None))
         .values(revoked_at=utcnow())
     )
-    result = await session.execute(select(WebSession).where(WebSession.user_id == user_id))
+    result = await session.execute(select(WebSession).where(col(WebSession.user_id) == user_id))
     for row in result.scalars():
         await session.delete(row)
 

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
-from sqlalchemy import select
+from sqlmodel import col, select
 
 from node.audit.models import AuditEntry, AuditEntryPublic
 from node.deps import AdminUser, SessionDep
@@ -31,11 +31,11 @@ async def list_audit_entries(
     del principal
     query = select(AuditEntry)
     if action:
-        query = query.where(AuditEntry.action == action)
+        query = query.where(col(AuditEntry.action) == action)
     if since is not None:
-        query = query.where(AuditEntry.at >= since)
+        query = query.where(col(AuditEntry.at) >= since)
     rows, next_cursor = await paginate(
-        session, query, order_by=[AuditEntry.id], limit=limit, cursor=cursor, descending=True
+        session, query, order_by=[col(AuditEntry.id)], limit=limit, cursor=cursor, descending=True
     )
     return Page[AuditEntryPublic](
         items=[AuditEntryPublic.model_validate(r, from_attributes=True) for r in rows],

@@ -13,10 +13,6 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from node.errors import error_response
 
 
-class BodyTooLarge(Exception):
-    pass
-
-
 class BodySizeLimit:
     """ASGI middleware; ``limit_for(path)`` gives the byte limit for each path."""
 
@@ -31,35 +27,39 @@ class BodySizeLimit:
         limit = self.limit_for(scope["path"])
         for name, value in scope["headers"]:
             if name == b"content-length" and value.isdigit() and int(value) > limit:
-                await self._refuse(scope, receive, send, limit)
+                await _refuse(scope, receive, send, limit)
                 return
         received = 0
+        refused = False
         response_started = False
 
         async def limited_receive() -> Message:
-            nonlocal received
+            nonlocal received, refused
+            if refused:
+                return {"type": "http.disconnect"}
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > limit:
-                    raise BodyTooLarge
+                if received > limit and not response_started:
+                    # Answer now, and tell the app the client went away so it stops reading.
+                    refused = True
+                    await _refuse(scope, receive, send, limit)
+                    return {"type": "http.disconnect"}
             return message
 
-        async def tracking_send(message: Message) -> None:
+        async def guarded_send(message: Message) -> None:
             nonlocal response_started
+            if refused:
+                return  # the 413 is already sent; whatever the app says now goes nowhere
             if message["type"] == "http.response.start":
                 response_started = True
             await send(message)
 
-        try:
-            await self.app(scope, limited_receive, tracking_send)
-        except BodyTooLarge:
-            if not response_started:
-                await self._refuse(scope, receive, send, limit)
+        await self.app(scope, limited_receive, guarded_send)
 
-    @staticmethod
-    async def _refuse(scope: Scope, receive: Receive, send: Send, limit: int) -> None:
-        response = error_response(
-            413, "payload_too_large", f"The request body is over the {limit}-byte limit."
-        )
-        await response(scope, receive, send)
+
+async def _refuse(scope: Scope, receive: Receive, send: Send, limit: int) -> None:
+    response = error_response(
+        413, "payload_too_large", f"The request body is over the {limit}-byte limit."
+    )
+    await response(scope, receive, send)
