@@ -56,7 +56,8 @@ class Principal:
 
     @property
     def actor(self) -> Actor:
-        return Actor(kind="user", label=self.user.email, user_id=self.user.id)
+        # Labelled by id, never by email: the audit log is append-only and outlives erasure.
+        return Actor(kind="user", label=f"user {self.user.id}", user_id=self.user.id)
 
 
 async def _authenticate(request: Request, session: AsyncSession) -> Principal | None:

@@ -1,1 +1,240 @@
-"""Tables and API shapes of the members domain."""
+"""Tables and API shapes of the members domain.
+
+A member is a person the group keeps in touch with (a dues-paying member, a volunteer, a
+supporter). Member records are personal data: they stay on this node and are never federated.
+A member is linked to a login account only by having the same email, so erasing one never
+leaves a dangling reference in the other.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from typing import Annotated, Any
+
+import sqlalchemy as sa
+from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, model_validator
+from pydantic import Field as PydanticField
+from sqlmodel import Field, SQLModel
+
+from federation.storage import utc_column, utcnow
+from node.accounts.models import UserPublic
+
+WARD_MIN, WARD_MAX = 1, 50
+PHONE_MIN_DIGITS, PHONE_MAX_DIGITS = 7, 20
+NAME_MAX = 120
+EMAIL_MAX = 320
+PHONE_MAX = 32
+POSTAL_CODE_MAX = 10
+PRECINCT_MAX = 16
+NOTES_MAX = 4000
+LIST_ITEM_MAX = 64
+LIST_MAX_ITEMS = 50
+
+_PHONE_CHARS = re.compile(r"[0-9 +\-().]+")
+_ZIP = re.compile(r"\d{5}(-\d{4})?")
+
+
+def _today() -> date:
+    # The server's local date: nodes run in Chicago, and a member who signs up at 8 pm
+    # joined "today" there, not tomorrow in UTC.
+    return date.today()
+
+
+class Member(SQLModel, table=True):
+    __tablename__ = "member"
+    __table_args__ = (
+        sa.CheckConstraint(f"ward BETWEEN {WARD_MIN} AND {WARD_MAX}", name="ward_range"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    given_name: str = Field(default="", max_length=NAME_MAX)
+    family_name: str = Field(default="", max_length=NAME_MAX)
+    # Lowercased on the way in; NULL (not "") when unknown so that uniqueness ignores it.
+    email: str | None = Field(default=None, max_length=EMAIL_MAX, sa_column_kwargs={"unique": True})
+    phone: str = Field(default="", max_length=PHONE_MAX)
+    postal_code: str = Field(default="", max_length=POSTAL_CODE_MAX)
+    ward: int | None = Field(default=None, index=True)
+    precinct: str = Field(default="", max_length=PRECINCT_MAX)
+    languages: list[str] = Field(default_factory=list, sa_column=sa.Column(sa.JSON, nullable=False))
+    tags: list[str] = Field(default_factory=list, sa_column=sa.Column(sa.JSON, nullable=False))
+    sms_opt_in: bool = False
+    share_contact_with_hosts: bool = False
+    joined_date: date = Field(default_factory=_today)
+    notes: str = Field(default="", max_length=NOTES_MAX)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=utc_column(index=True))
+
+
+# ---- validation shared by the API and the CSV import ----------------------------------------
+
+
+def _check_phone(value: str) -> str:
+    value = value.strip()
+    if not value:
+        return value
+    if not _PHONE_CHARS.fullmatch(value):
+        raise ValueError("Use only digits, spaces and + - ( ) . in a phone number.")
+    digits = sum(c.isdigit() for c in value)
+    if not PHONE_MIN_DIGITS <= digits <= PHONE_MAX_DIGITS:
+        raise ValueError(
+            f"A phone number has {PHONE_MIN_DIGITS} to {PHONE_MAX_DIGITS} digits; "
+            f"this one has {digits}."
+        )
+    return value
+
+
+def _check_postal_code(value: str) -> str:
+    value = value.strip()
+    if value and not _ZIP.fullmatch(value):
+        raise ValueError("Use a US ZIP code: 5 digits, or ZIP+4 such as 60614-1234.")
+    return value
+
+
+def _clean_list(values: list[str]) -> list[str]:
+    # Blank entries are dropped and repeats collapsed, keeping the order a person gave.
+    cleaned: list[str] = []
+    for value in values:
+        item = value.strip()
+        if len(item) > LIST_ITEM_MAX:
+            raise ValueError(f"Keep each entry to {LIST_ITEM_MAX} characters.")
+        if item and item not in cleaned:
+            cleaned.append(item)
+    if len(cleaned) > LIST_MAX_ITEMS:
+        raise ValueError(f"Give at most {LIST_MAX_ITEMS} entries.")
+    return cleaned
+
+
+def _strip(value: str) -> str:
+    return value.strip()
+
+
+Name = Annotated[str, AfterValidator(_strip), PydanticField(max_length=NAME_MAX)]
+Phone = Annotated[str, PydanticField(max_length=PHONE_MAX), AfterValidator(_check_phone)]
+PostalCode = Annotated[
+    str, PydanticField(max_length=POSTAL_CODE_MAX), AfterValidator(_check_postal_code)
+]
+Ward = Annotated[int, PydanticField(ge=WARD_MIN, le=WARD_MAX)]
+Precinct = Annotated[str, AfterValidator(_strip), PydanticField(max_length=PRECINCT_MAX)]
+StringList = Annotated[list[str], AfterValidator(_clean_list)]
+Notes = Annotated[str, PydanticField(max_length=NOTES_MAX)]
+Email = Annotated[EmailStr, PydanticField(max_length=EMAIL_MAX)]
+
+
+class MemberCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    given_name: Name = ""
+    family_name: Name = ""
+    email: Email | None = None
+    phone: Phone = ""
+    postal_code: PostalCode = ""
+    ward: Ward | None = None
+    precinct: Precinct = ""
+    languages: StringList = []
+    tags: StringList = []
+    sms_opt_in: bool = False
+    share_contact_with_hosts: bool = False
+    joined_date: date | None = PydanticField(default=None, description="Defaults to today.")
+    notes: Notes = ""
+
+    @model_validator(mode="after")
+    def _someone(self) -> MemberCreate:
+        if not (self.given_name or self.family_name or self.email):
+            raise ValueError("Give at least a name or an email.")
+        return self
+
+
+class MemberUpdate(BaseModel):
+    """A partial change: only the fields sent are changed; null clears email and ward."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    given_name: Name | None = None
+    family_name: Name | None = None
+    email: Email | None = None
+    phone: Phone | None = None
+    postal_code: PostalCode | None = None
+    ward: Ward | None = None
+    precinct: Precinct | None = None
+    languages: StringList | None = None
+    tags: StringList | None = None
+    sms_opt_in: bool | None = None
+    share_contact_with_hosts: bool | None = None
+    joined_date: date | None = None
+    notes: Notes | None = None
+
+    @model_validator(mode="after")
+    def _no_null_for_required(self) -> MemberUpdate:
+        # Only email and ward may be cleared with null; every other field has a value.
+        for name in self.model_fields_set - {"email", "ward"}:
+            if getattr(self, name) is None:
+                raise ValueError(f"{name} cannot be null; send an empty value instead.")
+        return self
+
+
+class MemberPublic(BaseModel):
+    id: int
+    given_name: str
+    family_name: str
+    email: str | None
+    phone: str
+    postal_code: str
+    ward: int | None
+    precinct: str
+    languages: list[str]
+    tags: list[str]
+    sms_opt_in: bool
+    share_contact_with_hosts: bool
+    joined_date: date
+    notes: str
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, member: Member) -> MemberPublic:
+        return cls.model_validate(member, from_attributes=True)
+
+
+class MemberImportResult(BaseModel):
+    dry_run: bool = PydanticField(description="True when nothing was written.")
+    rows: int = PydanticField(description="Data rows read (empty lines are not counted).")
+    created: int
+    updated: int = PydanticField(description="Rows whose email matched an existing member.")
+    ignored_columns: list[str] = PydanticField(
+        description="Columns of the file this node does not know; their values were not read."
+    )
+    ignored_column_count: int
+
+
+class MemberDataExport(BaseModel):
+    """Everything this node keeps about one member, as an organizer may hand it over."""
+
+    member: MemberPublic
+    account: UserPublic | None = PydanticField(
+        description="The login account with the same email, if there is one."
+    )
+    exported_at: datetime
+
+
+class MyData(BaseModel):
+    """Everything this node keeps about the caller."""
+
+    account: UserPublic
+    members: list[MemberPublic] = PydanticField(
+        description="Member records with the account's email."
+    )
+    exported_at: datetime
+
+
+class ErasureReceipt(BaseModel):
+    members_erased: int
+    account_closed: bool
+
+
+def member_values(data: BaseModel) -> dict[str, Any]:
+    """The fields a client set, ready for the table (email lowercased)."""
+    values = data.model_dump(exclude_unset=True)
+    if values.get("email") is not None:
+        values["email"] = values["email"].lower()
+    return values

@@ -156,6 +156,8 @@ class TestUserManagementIsForAdmins:
         assert changed.json()["role"] == "organizer"
         audit = (await admin.get("/api/v1/audit")).json()["items"]
         assert [entry["action"] for entry in audit[:2]] == ["user.update", "user.create"]
+        # Actors are named by id: the log is append-only and must outlive an erasure.
+        assert all("@" not in entry["actor_label"] for entry in audit)
 
     async def test_duplicate_email_is_409_and_changes_nothing(self, node, admin) -> None:
         body = {"email": "dup@ward33.example", "password": PASSWORD, "role": "member"}

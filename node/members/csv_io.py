@@ -1,0 +1,254 @@
+"""Members as CSV: reading an upload into checked rows, and writing the export.
+
+The column names are documented in ``docs/members-csv.md``. Reading is separate from writing to
+the database so that the whole file is checked before anything is stored (all or nothing).
+
+Spreadsheet programs run a cell that starts with ``= + - @`` as a formula, so the export puts
+a ``'`` before such a value and the import takes it off again: a phone like ``+1 773 ...``
+survives the round trip and a name like ``=HYPERLINK(...)`` never runs.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from node.errors import InvalidInput
+from node.members.models import WARD_MAX, WARD_MIN, Member
+
+# Our own columns, in export order. Each is also accepted on import.
+COLUMNS: tuple[str, ...] = (
+    "given_name",
+    "family_name",
+    "email",
+    "phone",
+    "postal_code",
+    "ward",
+    "precinct",
+    "languages",
+    "tags",
+    "sms_opt_in",
+    "share_contact_with_hosts",
+    "joined_date",
+    "notes",
+)
+
+# Action Network's people export, mapped onto our fields.
+ACTION_NETWORK_COLUMNS: dict[str, str] = {
+    "first_name": "given_name",
+    "last_name": "family_name",
+    "zip_code": "postal_code",
+    "can2_phone": "phone",
+}
+
+HEADER_TO_FIELD: dict[str, str] = {name: name for name in COLUMNS} | ACTION_NETWORK_COLUMNS
+IDENTIFYING_FIELDS = ("given_name", "family_name", "email")
+LIST_FIELDS = frozenset({"languages", "tags"})
+BOOL_FIELDS = frozenset({"sms_opt_in", "share_contact_with_hosts"})
+_TRUE = frozenset({"true", "yes", "y", "1", "t"})
+_FALSE = frozenset({"false", "no", "n", "0", "f"})
+_LIST_SEPARATOR = re.compile(r"[;,]")
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+BOM = "\ufeff"
+
+
+class CsvFileInvalid(InvalidInput):
+    """The file as a whole cannot be read (encoding, header); no row was looked at."""
+
+    code = "csv_invalid"
+
+
+@dataclass(frozen=True)
+class RowError:
+    row: int  # as a spreadsheet numbers it: the header is row 1
+    column: str  # as the file's header names it
+    message: str
+
+
+@dataclass
+class CsvRow:
+    row: int
+    values: dict[str, Any]  # field -> value, only the cells that are not empty
+
+
+@dataclass
+class CsvFile:
+    rows: list[CsvRow] = field(default_factory=list)
+    errors: list[RowError] = field(default_factory=list)
+    ignored_columns: list[str] = field(default_factory=list)
+    column_of: dict[str, str] = field(default_factory=dict)  # field -> header name
+
+    def column_for(self, field_name: str) -> str:
+        return self.column_of.get(field_name, field_name)
+
+
+def read_csv(data: bytes) -> CsvFile:
+    """Decode and parse an uploaded file; every cell is converted, not yet validated."""
+    text = _decode(data)
+    try:
+        records = list(csv.reader(io.StringIO(text, newline="")))
+    except csv.Error as exc:
+        raise CsvFileInvalid(
+            f"This is not a CSV file this node can read ({exc}).", field=["body", "file"]
+        ) from None
+    if not records or not any(cell.strip() for cell in records[0]):
+        raise CsvFileInvalid(
+            "The first line must be the header, naming the columns (see docs/members-csv.md).",
+            field=["body", "file"],
+        )
+    parsed = CsvFile()
+    header = records[0]
+    fields_by_index = _read_header(header, parsed)
+    for index, record in enumerate(records[1:], start=2):
+        if not any(cell.strip() for cell in record):
+            continue  # an empty line, or a row of empty cells: nothing to import
+        if len(record) > len(header) and any(c.strip() for c in record[len(header) :]):
+            parsed.errors.append(
+                RowError(
+                    index,
+                    "",
+                    f"This row has {len(record)} cells but the header has {len(header)}. "
+                    "Put a value that contains a comma in double quotes.",
+                )
+            )
+            continue
+        values: dict[str, Any] = {}
+        for position, field_name in fields_by_index.items():
+            cell = _unguard(record[position].strip()) if position < len(record) else ""
+            if not cell:
+                continue
+            try:
+                values[field_name] = _convert(field_name, cell)
+            except ValueError as exc:
+                parsed.errors.append(RowError(index, header[position].strip(), str(exc)))
+        parsed.rows.append(CsvRow(index, values))
+    return parsed
+
+
+def _decode(data: bytes) -> str:
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise CsvFileInvalid(
+            f"The file is not UTF-8 text (byte {exc.start + 1} cannot be read). "
+            "In your spreadsheet, save it as 'CSV UTF-8' and upload it again.",
+            field=["body", "file"],
+        ) from None
+    return text.removeprefix(BOM)
+
+
+def _read_header(header: list[str], parsed: CsvFile) -> dict[int, str]:
+    fields_by_index: dict[int, str] = {}
+    for position, raw in enumerate(header):
+        name = raw.strip()
+        field_name = HEADER_TO_FIELD.get(name.lower())
+        if field_name is None:
+            parsed.ignored_columns.append(name or f"(unnamed column {position + 1})")
+            continue
+        if field_name in parsed.column_of:
+            raise CsvFileInvalid(
+                f"The columns {parsed.column_of[field_name]!r} and {name!r} both give "
+                f"{field_name}; keep one of them.",
+                field=["body", "file"],
+            )
+        parsed.column_of[field_name] = name
+        fields_by_index[position] = field_name
+    if not any(f in parsed.column_of for f in IDENTIFYING_FIELDS):
+        raise CsvFileInvalid(
+            "The header has no name or email column: name at least one of given_name, "
+            "family_name, email (or Action Network's first_name, last_name, email).",
+            field=["body", "file"],
+        )
+    return fields_by_index
+
+
+def _unguard(cell: str) -> str:
+    if cell.startswith("'") and cell[1:].startswith(_FORMULA_START):
+        return cell[1:]
+    return cell
+
+
+def _convert(field_name: str, cell: str) -> Any:
+    if field_name in LIST_FIELDS:
+        return [item.strip() for item in _LIST_SEPARATOR.split(cell) if item.strip()]
+    if field_name in BOOL_FIELDS:
+        lowered = cell.lower()
+        if lowered in _TRUE:
+            return True
+        if lowered in _FALSE:
+            return False
+        raise ValueError(f"Write yes or no (not {cell!r}).")
+    if field_name == "ward":
+        try:
+            ward = int(cell)
+        except ValueError:
+            raise ValueError(f"Write the ward as a number from {WARD_MIN} to {WARD_MAX}.") from None
+        if not WARD_MIN <= ward <= WARD_MAX:
+            raise ValueError(f"Chicago wards are numbered {WARD_MIN} to {WARD_MAX}; not {ward}.")
+        return ward
+    if field_name == "joined_date":
+        return _parse_date(cell)
+    return cell
+
+
+def _parse_date(cell: str) -> date:
+    for layout in ("%Y-%m-%d", "%m/%d/%Y"):
+        try:
+            return datetime.strptime(cell, layout).date()
+        except ValueError:
+            continue
+    raise ValueError(f"Write the date as 2026-03-15 (or 3/15/2026), not {cell!r}.")
+
+
+def validate_row(
+    csv_file: CsvFile, row: CsvRow, schema: type[BaseModel]
+) -> tuple[BaseModel | None, list[RowError]]:
+    """The row as ``schema``, or the errors a person needs to fix it."""
+    try:
+        return schema.model_validate(row.values), []
+    except ValidationError as exc:
+        errors = []
+        for error in exc.errors():
+            loc = error.get("loc", ())
+            if loc and isinstance(loc[0], str):
+                column = csv_file.column_for(loc[0])
+            else:
+                column = ", ".join(
+                    csv_file.column_of[f] for f in IDENTIFYING_FIELDS if f in csv_file.column_of
+                )
+            message = str(error.get("msg", "not valid")).removeprefix("Value error, ")
+            errors.append(RowError(row.row, column, message))
+        return None, errors
+
+
+def write_csv(members: Iterable[Member]) -> str:
+    """Every member as CSV with our column names; starts with a BOM so Excel reads UTF-8."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(COLUMNS)
+    for member in members:
+        writer.writerow([_guard(_cell(getattr(member, column))) for column in COLUMNS])
+    return BOM + out.getvalue()
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list):
+        return "; ".join(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
+def _guard(cell: str) -> str:
+    return "'" + cell if cell.startswith(_FORMULA_START) else cell
