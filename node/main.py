@@ -19,6 +19,7 @@ from node.audit.router import router as audit_router
 from node.config import Settings
 from node.db import create_engine, create_session_maker
 from node.errors import ErrorResponse, install_error_handlers
+from node.events.router import feeds as feeds_router
 from node.events.router import router as events_router
 from node.members.router import router as members_router
 from node.ops.limits import BodySizeLimit
@@ -68,6 +69,13 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_middleware(BodySizeLimit, limit_for=limit_for)
     app.add_middleware(RequestLog)
 
-    for router in (ops_router, accounts_router, audit_router, members_router, events_router):
+    for router in (
+        ops_router,
+        accounts_router,
+        audit_router,
+        members_router,
+        events_router,
+        feeds_router,
+    ):
         app.include_router(router)
     return app

@@ -1,1 +1,342 @@
-"""Tables and API shapes of the events domain."""
+"""Tables and API shapes of the events domain.
+
+Field names follow OSDI (``title``, ``start_date``, ``created_date`` ...) so that the same shape
+can later travel between allied nodes. The table is laid out for federation already: ``id`` is
+a local UUID, ``object_id`` is the global URL of the event, ``origin`` is the node that owns it
+and is its only writer. Replicas of allies' events will live in this table with their origin.
+"""
+
+from __future__ import annotations
+
+import enum
+import unicodedata
+import uuid
+from datetime import datetime
+from functools import cache
+from typing import Annotated, Any
+from zoneinfo import available_timezones
+
+import sqlalchemy as sa
+from pydantic import (
+    AfterValidator,
+    AnyHttpUrl,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    StringConstraints,
+    model_validator,
+)
+from pydantic import Field as PydanticField
+from sqlmodel import Field, SQLModel
+
+from federation.storage import enum_column, utc_column, utcnow
+
+
+class EventType(enum.StrEnum):
+    MEETING = "MEETING"
+    CANVASS = "CANVASS"
+    PHONE_BANK = "PHONE_BANK"
+    RALLY = "RALLY"
+    FORUM = "FORUM"
+    FUNDRAISER = "FUNDRAISER"
+    TRAINING = "TRAINING"
+    STRIKE_SUPPORT = "STRIKE_SUPPORT"
+    PETITION_DRIVE = "PETITION_DRIVE"
+    MUTUAL_AID = "MUTUAL_AID"
+    SOCIAL = "SOCIAL"
+    OTHER = "OTHER"
+
+
+class EventStatus(enum.StrEnum):
+    confirmed = "confirmed"
+    tentative = "tentative"
+    cancelled = "cancelled"
+
+
+class Visibility(enum.StrEnum):
+    """Who may see an object: anyone, this node's members and allies, or this node only."""
+
+    public = "public"
+    coalition = "coalition"
+    private = "private"
+
+
+DEFAULT_TIMEZONE = "America/Chicago"
+# A forgotten `visibility` must not publish an event to the open web (anonymous API, ICS
+# feed), and `private` would hide it from the members and allies it is usually meant for.
+DEFAULT_VISIBILITY = Visibility.coalition
+
+
+def new_event_id() -> str:
+    return str(uuid.uuid4())
+
+
+class Event(SQLModel, table=True):
+    __tablename__ = "event"
+
+    id: str = Field(default_factory=new_event_id, primary_key=True, max_length=36)
+    object_id: str = Field(max_length=512, sa_column_kwargs={"unique": True})
+    origin: str = Field(max_length=512, index=True)
+    title: str = Field(max_length=200)
+    description: str = Field(default="", sa_column=sa.Column(sa.Text, nullable=False))
+    start_date: datetime = Field(sa_column=utc_column(index=True))
+    end_date: datetime = Field(sa_column=utc_column())
+    timezone: str = Field(default=DEFAULT_TIMEZONE, max_length=64)
+    location: dict[str, Any] | None = Field(
+        default=None, sa_column=sa.Column(sa.JSON, nullable=True)
+    )
+    online_url: str | None = Field(default=None, max_length=2048)
+    event_type: EventType = Field(sa_column=sa.Column(enum_column(EventType), nullable=False))
+    status: EventStatus = Field(
+        default=EventStatus.confirmed,
+        sa_column=sa.Column(enum_column(EventStatus), nullable=False),
+    )
+    capacity: int | None = Field(default=None)
+    visibility: Visibility = Field(
+        default=DEFAULT_VISIBILITY,
+        sa_column=sa.Column(enum_column(Visibility), nullable=False),
+    )
+    wards: list[int] = Field(default_factory=list, sa_column=sa.Column(sa.JSON, nullable=False))
+    precincts: list[str] = Field(default_factory=list, sa_column=sa.Column(sa.JSON, nullable=False))
+    version: int = Field(default=1)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=utc_column(index=True))
+    deleted_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+    # Null for replicas of allies' events: their authors are users of another node.
+    created_by: int | None = Field(default=None, foreign_key="user_account.id", ondelete="SET NULL")
+
+    __table_args__ = (
+        sa.CheckConstraint("end_date >= start_date", name="end_after_start"),
+        sa.CheckConstraint("version >= 1", name="version_positive"),
+        sa.CheckConstraint("capacity IS NULL OR capacity >= 0", name="capacity_not_negative"),
+    )
+
+    @property
+    def is_deleted(self) -> bool:
+        return self.deleted_at is not None
+
+
+class EventWard(SQLModel, table=True):
+    """One row per ward of an event: a lookup index of ``event.wards``.
+
+    JSON containment is written differently on SQLite and PostgreSQL; a plain table makes the
+    ward filter one portable, indexed query. The service writes it whenever ``wards`` changes.
+    """
+
+    __tablename__ = "event_ward"
+
+    event_id: str = Field(
+        foreign_key="event.id", primary_key=True, max_length=36, ondelete="CASCADE"
+    )
+    ward: int = Field(primary_key=True, index=True)
+
+
+# ---- API shapes -----------------------------------------------------------------------------
+
+
+def _no_control_characters(value: str, *, allow_newlines: bool) -> str:
+    allowed = {"\n", "\r", "\t"} if allow_newlines else set()
+    # PostgreSQL refuses NUL in text, and control characters break ICS readers.
+    if any(unicodedata.category(ch) == "Cc" and ch not in allowed for ch in value):
+        raise ValueError("must not contain control characters")
+    return value
+
+
+def _single_line(value: str) -> str:
+    return _no_control_characters(value, allow_newlines=False)
+
+
+def _multi_line(value: str) -> str:
+    return _no_control_characters(value, allow_newlines=True)
+
+
+@cache
+def _timezone_names() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
+def _known_timezone(value: str) -> str:
+    if value not in _timezone_names():
+        raise ValueError(f"{value!r} is not an IANA time zone name such as America/Chicago")
+    return value
+
+
+def _distinct_sorted(value: list[Any]) -> list[Any]:
+    return sorted(set(value))
+
+
+Title = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
+    AfterValidator(_single_line),
+]
+Description = Annotated[str, PydanticField(max_length=10_000), AfterValidator(_multi_line)]
+TimeZoneName = Annotated[str, PydanticField(max_length=64), AfterValidator(_known_timezone)]
+Ward = Annotated[int, PydanticField(ge=1, le=50)]
+Wards = Annotated[list[Ward], PydanticField(max_length=50), AfterValidator(_distinct_sorted)]
+Precinct = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=16),
+    AfterValidator(_single_line),
+]
+Precincts = Annotated[
+    list[Precinct], PydanticField(max_length=200), AfterValidator(_distinct_sorted)
+]
+Capacity = Annotated[int, PydanticField(ge=0, le=1_000_000)]
+OnlineUrl = Annotated[AnyHttpUrl, PydanticField(max_length=2048)]
+Line = Annotated[
+    str, StringConstraints(strip_whitespace=True, max_length=200), AfterValidator(_single_line)
+]
+
+
+class GeoPoint(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    latitude: float = PydanticField(ge=-90, le=90)
+    longitude: float = PydanticField(ge=-180, le=180)
+
+
+class Location(BaseModel):
+    """Where an event happens (OSDI location)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    venue: Line | None = None
+    address_lines: list[Line] = PydanticField(default_factory=list, max_length=5)
+    locality: Line | None = None
+    region: Line | None = None
+    postal_code: Annotated[str, StringConstraints(strip_whitespace=True, max_length=20)] | None = (
+        None
+    )
+    location: GeoPoint | None = None
+
+
+class EventCreate(BaseModel):
+    """A new event. Times must carry an offset (``Z`` or ``-06:00``): a naive time is refused
+    rather than guessed, since a guess is wrong by an hour around DST changes."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    title: Title
+    description: Description = ""
+    start_date: AwareDatetime
+    end_date: AwareDatetime
+    timezone: TimeZoneName = DEFAULT_TIMEZONE
+    location: Location | None = None
+    online_url: OnlineUrl | None = None
+    event_type: EventType
+    status: EventStatus = EventStatus.confirmed
+    capacity: Capacity | None = None
+    visibility: Visibility = PydanticField(
+        default=DEFAULT_VISIBILITY,
+        description="Defaults to `coalition`: an event is public only when someone says so.",
+    )
+    wards: Wards = PydanticField(default_factory=list)
+    precincts: Precincts = PydanticField(default_factory=list)
+
+    @model_validator(mode="after")
+    def _ends_after_start(self) -> EventCreate:
+        if self.end_date < self.start_date:
+            raise ValueError("end_date must not be before start_date")
+        return self
+
+
+# Fields an update may omit but never set to null: the table has no "unknown" for them.
+_REQUIRED_ON_UPDATE = frozenset(
+    {
+        "title",
+        "description",
+        "start_date",
+        "end_date",
+        "timezone",
+        "event_type",
+        "status",
+        "visibility",
+        "wards",
+        "precincts",
+    }
+)
+
+
+class EventUpdate(BaseModel):
+    """A partial update: only the fields sent change. ``null`` clears the optional fields
+    (``location``, ``online_url``, ``capacity``) and is refused for the others. A list or a
+    ``location`` sent replaces the old one whole; it is not merged."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    title: Title | None = None
+    description: Description | None = None
+    start_date: AwareDatetime | None = None
+    end_date: AwareDatetime | None = None
+    timezone: TimeZoneName | None = None
+    location: Location | None = None
+    online_url: OnlineUrl | None = None
+    event_type: EventType | None = None
+    status: EventStatus | None = None
+    capacity: Capacity | None = None
+    visibility: Visibility | None = None
+    wards: Wards | None = None
+    precincts: Precincts | None = None
+
+    @model_validator(mode="after")
+    def _no_null_for_required_fields(self) -> EventUpdate:
+        nulled = sorted(
+            name
+            for name in self.model_fields_set & _REQUIRED_ON_UPDATE
+            if getattr(self, name) is None
+        )
+        if nulled:
+            raise ValueError(f"{', '.join(nulled)} cannot be null; leave it out to keep it")
+        return self
+
+
+class EventPublic(BaseModel):
+    """An event as callers see it. ``modified_date`` changes and ``version`` grows with every
+    change; ``object_id`` is the event's id across the coalition."""
+
+    id: str
+    object_id: str
+    origin: str = PydanticField(description="The node that owns the event, its only writer.")
+    identifiers: list[str]
+    title: str
+    description: str
+    start_date: datetime
+    end_date: datetime
+    timezone: str
+    location: Location | None
+    online_url: str | None
+    event_type: EventType
+    status: EventStatus
+    capacity: int | None
+    visibility: Visibility
+    wards: list[int]
+    precincts: list[str]
+    version: int
+    created_date: datetime
+    modified_date: datetime
+
+    @classmethod
+    def from_event(cls, event: Event) -> EventPublic:
+        return cls(
+            id=event.id,
+            object_id=event.object_id,
+            origin=event.origin,
+            identifiers=[f"ipo-node:{event.object_id}"],
+            title=event.title,
+            description=event.description,
+            start_date=event.start_date,
+            end_date=event.end_date,
+            timezone=event.timezone,
+            location=Location.model_validate(event.location) if event.location else None,
+            online_url=event.online_url,
+            event_type=event.event_type,
+            status=event.status,
+            capacity=event.capacity,
+            visibility=event.visibility,
+            wards=event.wards,
+            precincts=event.precincts,
+            version=event.version,
+            created_date=event.created_at,
+            modified_date=event.updated_at,
+        )

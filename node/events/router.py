@@ -1,5 +1,179 @@
 """HTTP routes of the events domain."""
 
-from fastapi import APIRouter
+from __future__ import annotations
 
-router = APIRouter(tags=["events"])
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request, Response
+from pydantic import AwareDatetime
+
+from node.deps import MaybeUser, OrganizerUser, SessionDep, SettingsDep
+from node.errors import ErrorResponse
+from node.events import ics, service
+from node.events.models import (
+    EventCreate,
+    EventPublic,
+    EventStatus,
+    EventType,
+    EventUpdate,
+    Visibility,
+)
+from node.events.repository import EventFilters
+from node.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, next_link
+
+router = APIRouter(prefix="/api/v1/events", tags=["events"])
+feeds = APIRouter(tags=["feeds"])
+
+Responses = dict[int | str, dict[str, Any]]
+
+NOT_FOUND: Responses = {
+    404: {"model": ErrorResponse, "description": "No such event, or not visible."}
+}
+GONE: Responses = {
+    410: {"model": ErrorResponse, "description": "The event was deleted (`event_deleted`)."}
+}
+CONFLICT: Responses = {
+    409: {
+        "model": ErrorResponse,
+        "description": "The event was deleted (`event_deleted`) or belongs to another node "
+        "(`event_not_local`).",
+    }
+}
+
+
+@router.post(
+    "",
+    response_model=EventPublic,
+    status_code=201,
+)
+async def create_event(
+    body: EventCreate,
+    principal: OrganizerUser,
+    session: SessionDep,
+    settings: SettingsDep,
+    response: Response,
+) -> EventPublic:
+    """Create an event owned by this node (organizers and admins).
+
+    Times need an offset (`2026-05-01T18:00:00-05:00` or `...Z`); naive times are refused.
+    `visibility` defaults to `coalition`, so nothing is public until someone says so.
+    """
+    event = await service.create_event(session, data=body, actor=principal.actor, settings=settings)
+    response.headers["Location"] = f"{router.prefix}/{event.id}"
+    return EventPublic.from_event(event)
+
+
+@router.get("", response_model=Page[EventPublic])
+async def list_events(
+    request: Request,
+    principal: MaybeUser,
+    session: SessionDep,
+    start_after: Annotated[
+        AwareDatetime | None, Query(description="Only events starting at or after this time.")
+    ] = None,
+    start_before: Annotated[
+        AwareDatetime | None, Query(description="Only events starting before this time.")
+    ] = None,
+    event_type: Annotated[
+        list[EventType] | None, Query(description="Only these types; repeat for several.")
+    ] = None,
+    ward: Annotated[int | None, Query(ge=1, le=50, description="Only events in this ward.")] = None,
+    status: Annotated[EventStatus | None, Query()] = None,
+    visibility: Annotated[Visibility | None, Query()] = None,
+    updated_since: Annotated[
+        AwareDatetime | None,
+        Query(description="Only events modified at or after this time; changes the order."),
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+    cursor: str | None = None,
+) -> Page[EventPublic]:
+    """Events the caller may see, not deleted: public ones for anyone, coalition ones for
+    members, all for organizers and admins.
+
+    Ordered by `start_date`, then `id`. With `updated_since` the order is by modification time
+    (`modified_date`, then `id`) instead, so an incremental sync can page through changes
+    and keep the last `modified_date` it saw for its next run. Follow `next` to the end.
+    """
+    filters = EventFilters(
+        start_after=start_after,
+        start_before=start_before,
+        event_types=tuple(event_type or ()),
+        ward=ward,
+        status=status,
+        visibility=visibility,
+        updated_since=updated_since,
+    )
+    events, next_cursor = await service.list_events(
+        session,
+        role=principal.role if principal else None,
+        filters=filters,
+        limit=limit,
+        cursor=cursor,
+    )
+    return Page[EventPublic](
+        items=[EventPublic.from_event(event) for event in events],
+        next_cursor=next_cursor,
+        next=next_link(request, next_cursor),
+    )
+
+
+@feeds.get(
+    "/calendar.ics",
+    response_class=Response,
+    responses={200: {"content": {"text/calendar": {}}, "description": "An iCalendar feed."}},
+)
+async def calendar_feed(session: SessionDep, settings: SettingsDep) -> Response:
+    """This node's public events that are not over yet, for calendar apps to subscribe to.
+
+    Cancelled events stay in the feed with `STATUS:CANCELLED` so subscribers see the news.
+    """
+    events = await service.calendar_events(session, settings=settings)
+    body = ics.render_calendar(events, calendar_name=settings.name)
+    return Response(content=body, media_type=ics.MEDIA_TYPE)
+
+
+@router.get("/{event_id}", response_model=EventPublic, responses={**NOT_FOUND, **GONE})
+async def get_event(event_id: str, principal: MaybeUser, session: SessionDep) -> EventPublic:
+    """One event, if the caller may see it. A hidden event answers 404, like a missing one."""
+    event = await service.get_event(
+        session, event_id=event_id, role=principal.role if principal else None
+    )
+    return EventPublic.from_event(event)
+
+
+@router.patch("/{event_id}", response_model=EventPublic, responses={**NOT_FOUND, **CONFLICT})
+async def update_event(
+    event_id: str,
+    body: EventUpdate,
+    principal: OrganizerUser,
+    session: SessionDep,
+    settings: SettingsDep,
+) -> EventPublic:
+    """Change the fields sent (organizers and admins); each change bumps `version`."""
+    event = await service.update_event(
+        session, event_id=event_id, data=body, actor=principal.actor, settings=settings
+    )
+    return EventPublic.from_event(event)
+
+
+@router.post("/{event_id}/cancel", response_model=EventPublic, responses={**NOT_FOUND, **CONFLICT})
+async def cancel_event(
+    event_id: str, principal: OrganizerUser, session: SessionDep, settings: SettingsDep
+) -> EventPublic:
+    """Mark the event cancelled (organizers and admins). It stays listed, marked cancelled."""
+    event = await service.cancel_event(
+        session, event_id=event_id, actor=principal.actor, settings=settings
+    )
+    return EventPublic.from_event(event)
+
+
+@router.delete(
+    "/{event_id}",
+    status_code=204,
+    responses={**NOT_FOUND, **CONFLICT},
+)
+async def delete_event(
+    event_id: str, principal: OrganizerUser, session: SessionDep, settings: SettingsDep
+) -> None:
+    """Delete the event (organizers and admins). It then answers 410 and leaves every list."""
+    await service.delete_event(session, event_id=event_id, actor=principal.actor, settings=settings)
