@@ -167,7 +167,8 @@ class TestUserManagementIsForAdmins:
         assert again.json()["error"]["details"][0]["loc"] == ["body", "email"]
         async with node.session() as session:
             user = await session.scalar(select(User).where(User.email == "dup@ward33.example"))
-            assert user is not None and user.role == Role.member
+            assert user is not None
+            assert user.role == Role.member
 
     async def test_last_admin_cannot_be_demoted_or_deactivated(self, node, admin) -> None:
         me = (await admin.get("/api/v1/me")).json()
