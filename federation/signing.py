@@ -139,11 +139,19 @@ def protocol_components(body: bytes) -> tuple[str, ...]:
     return REQUEST_COMPONENTS + BODY_COMPONENTS if body else REQUEST_COMPONENTS
 
 
-def sign_request(request: httpx.Request, *, key: NodeKey, created: datetime | None = None) -> None:
+def sign_request(
+    request: httpx.Request,
+    *,
+    key: NodeKey,
+    keyid: str | None = None,
+    created: datetime | None = None,
+) -> None:
     """Sign ``request`` in place with ``key``, setting ``Content-Digest`` when it has a body.
 
-    ``created`` defaults to now. The body must already be read (``request.content``); a
-    request with a body must have a ``Content-Type``, because the signature covers it.
+    ``keyid`` is what the receiver resolves the key by; the protocol uses ``<node id>#<kid>``
+    so the key's owner is explicit (default: the bare kid, for other profiles). ``created``
+    defaults to now. The body must already be read (``request.content``); a request with a
+    body must have a ``Content-Type``, because the signature covers it.
     """
     created = utcnow() if created is None else created
     if created.tzinfo is None:
@@ -155,11 +163,13 @@ def sign_request(request: httpx.Request, *, key: NodeKey, created: datetime | No
     request.headers.pop("content-digest", None)
     signer = HTTPMessageSigner(
         signature_algorithm=algorithms.ED25519,
-        key_resolver=MappingKeyResolver(public_keys={}, private_keys={key.kid: key.private_key}),
+        key_resolver=MappingKeyResolver(
+            public_keys={}, private_keys={keyid or key.kid: key.private_key}
+        ),
     )
     signer.sign(
         request,
-        key_id=key.kid,
+        key_id=keyid or key.kid,
         created=created,
         label=SIGNATURE_LABEL,
         covered_component_ids=protocol_components(body),
@@ -176,13 +186,16 @@ class SignatureAuth(httpx.Auth):
 
     requires_request_body = True
 
-    def __init__(self, key: NodeKey, *, clock: Callable[[], datetime] = utcnow) -> None:
+    def __init__(
+        self, key: NodeKey, *, keyid: str | None = None, clock: Callable[[], datetime] = utcnow
+    ) -> None:
         self._key = key
+        self._keyid = keyid
         self._clock = clock
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         """Sign the request, then send it."""
-        sign_request(request, key=self._key, created=self._clock())
+        sign_request(request, key=self._key, keyid=self._keyid, created=self._clock())
         yield request
 
 
