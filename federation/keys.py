@@ -170,3 +170,24 @@ def _write_index(keyring: Keyring) -> None:
     with os.fdopen(fd, "w") as handle:
         json.dump({"keys": entries}, handle, indent=2)
     os.replace(tmp, path)
+
+
+class KeyringHolder:
+    """The current keyring of a running node, reloaded when ``keyring.json`` changes.
+
+    ``ipo-node rotate-key`` rewrites the key directory while ``serve`` and ``worker`` run;
+    a stat per call is all it costs to notice.
+    """
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self._mtime_ns = -1
+        self._keyring: Keyring | None = None
+
+    def __call__(self) -> Keyring:
+        """The keyring as it is on disk now."""
+        mtime_ns = (self.directory / KEYRING_FILE).stat().st_mtime_ns
+        if self._keyring is None or mtime_ns != self._mtime_ns:
+            self._keyring = load_keyring(self.directory)
+            self._mtime_ns = mtime_ns
+        return self._keyring

@@ -31,6 +31,8 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     async with session_scope(request.app.state.session_maker) as session:
         yield session
+    # Committed: whatever the request enqueued for allies can go out now, not at the next poll.
+    request.app.state.federation.wake_delivery()
 
 
 def get_settings(request: Request) -> Settings:

@@ -10,23 +10,28 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import httpx
 from fastapi import FastAPI
 
-from federation.keys import load_keyring
+from federation.inbox import router as inbox_router
+from federation.runtime import MAX_INBOX_BYTES
 from node import __version__
 from node.accounts.router import router as accounts_router
+from node.alliances.router import router as alliances_router
 from node.audit.router import router as audit_router
 from node.config import Settings
 from node.db import create_engine, create_session_maker
 from node.errors import ErrorResponse, install_error_handlers
 from node.events.router import feeds as feeds_router
 from node.events.router import router as events_router
+from node.federation_setup import start_federation
 from node.members.router import router as members_router
 from node.ops.limits import BodySizeLimit
 from node.ops.logging import RequestLog
 from node.ops.router import router as ops_router
 
 IMPORT_PATHS = ("/api/v1/members/import",)
+INBOX_PATH = "/federation/inbox"
 
 ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
     status: {"model": ErrorResponse, "description": description}
@@ -39,16 +44,30 @@ ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
 }
 
 
-def create_app(settings: Settings) -> FastAPI:
+def create_app(
+    settings: Settings, *, federation_transport: httpx.AsyncBaseTransport | None = None
+) -> FastAPI:
+    """The node's web app. ``federation_transport`` replaces the network for outbound
+    federation requests (tests wire several in-process nodes together with it)."""
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = create_engine(settings.database_url)
+        session_maker = create_session_maker(engine)
         app.state.settings = settings
         app.state.engine = engine
-        app.state.session_maker = create_session_maker(engine)
-        app.state.keyring = load_keyring(settings.keys_dir)
+        app.state.session_maker = session_maker
         try:
-            yield
+            async with start_federation(
+                settings,
+                session_maker,
+                run_worker=settings.embedded_worker,
+                transport=federation_transport,
+            ) as federation:
+                app.state.federation = federation.runtime
+                app.state.delivery_worker = federation.worker
+                app.state.keyring = federation.runtime.keyring
+                yield
         finally:
             await engine.dispose()
 
@@ -62,6 +81,8 @@ def create_app(settings: Settings) -> FastAPI:
     install_error_handlers(app)
 
     def limit_for(path: str) -> int:
+        if path == INBOX_PATH:
+            return MAX_INBOX_BYTES
         if path.startswith(IMPORT_PATHS):
             return settings.max_import_bytes
         return settings.max_body_bytes
@@ -76,6 +97,8 @@ def create_app(settings: Settings) -> FastAPI:
         members_router,
         events_router,
         feeds_router,
+        alliances_router,
+        inbox_router,
     ):
         app.include_router(router)
     return app

@@ -1,8 +1,15 @@
 """Imports every table module, so ``SQLModel.metadata`` is complete for Alembic and tests."""
 
+from federation import models as federation_models
 from node.accounts import models as accounts_models
 from node.audit import models as audit_models
 from node.events import models as events_models
 from node.members import models as members_models
 
-__all__ = ["accounts_models", "audit_models", "events_models", "members_models"]
+__all__ = [
+    "accounts_models",
+    "audit_models",
+    "events_models",
+    "federation_models",
+    "members_models",
+]

@@ -18,13 +18,16 @@ from typing import Any
 import httpx
 from fastapi import FastAPI
 
+from federation.delivery import DeliveryWorker
 from federation.keys import create_keyring
+from federation.runtime import FederationRuntime
 from node.accounts import service as accounts
 from node.accounts.models import Role, User, UserCreate
 from node.audit.service import CLI
 from node.config import Settings, load_settings
 from node.db import session_scope
 from node.main import create_app
+from tests.network import Network
 
 
 @dataclass
@@ -64,6 +67,16 @@ class TestNode:
             self.tokens[role.value] = token
         return self.client_with(self.tokens[role.value])
 
+    @property
+    def runtime(self) -> FederationRuntime:
+        runtime: FederationRuntime = self.app.state.federation
+        return runtime
+
+    @property
+    def worker(self) -> DeliveryWorker:
+        worker: DeliveryWorker = self.app.state.delivery_worker
+        return worker
+
     def client_with(self, token: str | None = None) -> httpx.AsyncClient:
         """A new client for this node, with a bearer token if given; closed with the test."""
         client = httpx.AsyncClient(
@@ -81,6 +94,7 @@ class NodeFactory:
         self.new_database = new_database
         self.stack = stack
         self.nodes: dict[str, TestNode] = {}
+        self.network = Network()
 
     async def start(self, name: str = "ward33", **settings: Any) -> TestNode:
         data_dir = self.root / name
@@ -96,7 +110,8 @@ class NodeFactory:
         }
         config.update(settings)
         node_settings = load_settings(data_dir, **config)
-        app = create_app(node_settings)
+        app = create_app(node_settings, federation_transport=self.network)
+        self.network.attach(f"{name}.test", app)
         await self.stack.enter_async_context(app.router.lifespan_context(app))
         client = httpx.AsyncClient(
             transport=httpx.ASGITransport(app=app), base_url=node_settings.public_url
@@ -105,3 +120,29 @@ class NodeFactory:
         node = TestNode(name=name, settings=node_settings, app=app, client=client, stack=self.stack)
         self.nodes[name] = node
         return node
+
+
+async def deliver_all(*nodes: TestNode, rounds: int = 20) -> int:
+    """Run every node's delivery worker until nothing is left to send; returns sends made."""
+    total = 0
+    for _ in range(rounds):
+        sent = sum([await node.worker.run_once() for node in nodes])
+        total += sent
+        if not sent:
+            return total
+    raise AssertionError(f"deliveries still flowing after {rounds} rounds")
+
+
+async def ally(a: TestNode, b: TestNode, *, scopes: list[str] | None = None) -> None:
+    """Make ``a`` and ``b`` active allies the way their admins would, through the API."""
+    a_admin = await a.as_role(Role.admin)
+    b_admin = await b.as_role(Role.admin)
+    body: dict[str, Any] = {"url": b.url}
+    if scopes is not None:
+        body["scopes"] = scopes
+    offered = await a_admin.post("/api/v1/alliances", json=body)
+    assert offered.status_code == 201, offered.text
+    await deliver_all(a, b)
+    accepted = await b_admin.post(f"/api/v1/alliances/{a.url}/accept")
+    assert accepted.status_code == 200, accepted.text
+    await deliver_all(a, b)

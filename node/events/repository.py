@@ -95,3 +95,21 @@ async def replace_event_wards(
 async def count_events(session: AsyncSession) -> int:
     """How many events this node holds, deleted ones included."""
     return int(await session.scalar(select(func.count()).select_from(Event)) or 0)
+
+
+async def get_by_object_id(session: AsyncSession, *, object_id: str) -> Event | None:
+    """An event by its global id (ours or an ally's replica)."""
+    result = await session.execute(select(Event).where(col(Event.object_id) == object_id))
+    return result.scalar_one_or_none()
+
+
+async def shared_local_events(session: AsyncSession, *, origin: str) -> list[Event]:
+    """This node's events that allies should hold: not deleted, public or coalition."""
+    result = await session.execute(
+        select(Event)
+        .where(col(Event.origin) == origin)
+        .where(col(Event.deleted_at).is_(None))
+        .where(col(Event.visibility).in_([Visibility.public, Visibility.coalition]))
+        .order_by(col(Event.created_at), col(Event.id))
+    )
+    return list(result.scalars())

@@ -25,7 +25,7 @@ from node.accounts.models import Role
 from node.audit.service import Actor, record
 from node.config import Settings
 from node.errors import Conflict, InvalidInput, NodeError, NotFound
-from node.events import repository
+from node.events import repository, sharing
 from node.events.models import (
     Event,
     EventCreate,
@@ -118,6 +118,7 @@ async def create_event(
     await session.flush()
     await repository.replace_event_wards(session, event_id=event.id, wards=event.wards)
     await session.flush()
+    await sharing.share_change(session, event=event, was_shared=False, settings=settings)
     await record(
         session,
         actor=actor,
@@ -151,11 +152,12 @@ async def update_event(
     changed = [name for name, value in changes.items() if getattr(event, name) != value]
     if not changed:
         return event
+    was_shared = sharing.is_shared(event)
     for name in changed:
         setattr(event, name, changes[name])
     if "wards" in changed:
         await repository.replace_event_wards(session, event_id=event.id, wards=event.wards)
-    await _touch(session, event)
+    await _touch(session, event, was_shared=was_shared, settings=settings)
     await record(
         session,
         actor=actor,
@@ -176,7 +178,7 @@ async def cancel_event(
     if event.status == EventStatus.cancelled:
         return event
     event.status = EventStatus.cancelled
-    await _touch(session, event)
+    await _touch(session, event, was_shared=sharing.is_shared(event), settings=settings)
     await record(
         session,
         actor=actor,
@@ -193,8 +195,9 @@ async def delete_event(
 ) -> Event:
     """Leave a tombstone: the row stays with its ids and a higher version, marked deleted."""
     event = await _writable_event(session, event_id=event_id, settings=settings)
+    was_shared = sharing.is_shared(event)
     event.deleted_at = utcnow()
-    await _touch(session, event)
+    await _touch(session, event, was_shared=was_shared, settings=settings)
     await record(
         session,
         actor=actor,
@@ -220,12 +223,16 @@ async def _writable_event(session: AsyncSession, *, event_id: str, settings: Set
     return event
 
 
-async def _touch(session: AsyncSession, event: Event) -> None:
-    """The one place a change is stamped: a new version and modification time."""
+async def _touch(
+    session: AsyncSession, event: Event, *, was_shared: bool, settings: Settings
+) -> None:
+    """The one place a change is stamped (a new version and modification time) and told to
+    the allies who hold, or should now hold, the event."""
     event.version += 1
     event.updated_at = utcnow()
     session.add(event)
     await session.flush()
+    await sharing.share_change(session, event=event, was_shared=was_shared, settings=settings)
 
 
 def _stored_values(values: dict[str, Any]) -> dict[str, Any]:

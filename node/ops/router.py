@@ -62,5 +62,5 @@ def node_document(settings: Settings, jwks: dict[str, Any]) -> dict[str, Any]:
 async def get_node_document(request: Request) -> JSONResponse:
     """Who this node is: its id, name, wards, inbox and public keys (a JWKS)."""
     settings: Settings = request.app.state.settings
-    document = node_document(settings, request.app.state.keyring.jwks())
+    document = node_document(settings, request.app.state.keyring().jwks())
     return JSONResponse(document, headers={"Cache-Control": "public, max-age=60"})

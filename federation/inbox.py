@@ -1,0 +1,453 @@
+"""``POST /federation/inbox``: where peers deliver activities.
+
+Every check happens before anything is written, cheapest first::
+
+    body over 64 KiB                                    -> 413 body_too_large
+    no Signature / Signature-Input                      -> 401 signature_missing
+    body not a JSON object                              -> 400 malformed_request
+    keyid not "<node id>#<kid>"                         -> 401 signature_invalid
+    signer unknown, and not an alliance Offer           -> 403 not_an_ally
+    signer unknown, Offer: fetch the claimed origin's node document (once a minute at most)
+    signature, digest, +-5 min window, replay           -> 401 (see federation.signing)
+    key unknown for a known peer: refetch its keys (once a minute at most), verify again
+    not a valid activity                                -> 422 schema_invalid
+    actor != signer, an authored id off the actor's origin,
+      or not addressed to this node                     -> 403 origin_mismatch
+    alliance state or scope forbids it                  -> 403 not_an_ally / out_of_scope
+    nobody here handles it                              -> 422 schema_invalid
+    activity id already received                        -> 202 {"status": "duplicate"}
+    the handler refuses it (a FederationError)          -> its status; nothing is kept
+    the handler breaks                                  -> 202; kept as failed, retried later
+    otherwise                                           -> 202 {"status": "accepted"}
+
+The activity row (unique on its id) and the handler's changes commit together, so a duplicate
+can never be applied twice, however often or concurrently it arrives.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+import http_sf
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from joserfc.jwk import OKPKey
+from pydantic import ValidationError
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
+
+from federation import alliances
+from federation.discovery import fetch_node_document
+from federation.errors import (
+    BodyTooLarge,
+    FederationError,
+    MalformedRequest,
+    NotAnAlly,
+    OriginMismatch,
+    SchemaInvalid,
+    SignatureInvalid,
+    SignatureMissing,
+    UnknownKey,
+)
+from federation.handlers import object_type_of
+from federation.models import AllianceState, InboxActivity, InboxState, Peer
+from federation.peers import get_peer, refresh_from_document
+from federation.policies import check_may_send
+from federation.runtime import MAX_INBOX_BYTES, FederationRuntime
+from federation.signing import Verdict, verify_request
+from federation.storage import utcnow
+from schemas.activity import Activity, KeyRotation, authored_ids
+from schemas.node_document import NodeDocument
+from schemas.origin import same_origin
+
+log = logging.getLogger(__name__)
+
+router = APIRouter(tags=["federation"])
+
+INBOX_RETRY_AFTER = timedelta(minutes=1)
+MAX_INBOX_ATTEMPTS = 8
+
+
+@dataclass(frozen=True)
+class Sender:
+    """Who signed a request, as far as this node knows them."""
+
+    node_id: str
+    peer: Peer | None
+    document: NodeDocument | None = None
+
+
+@router.post(
+    "/federation/inbox",
+    status_code=202,
+    summary="Receive a signed activity from a peer",
+    responses={
+        202: {"description": "Accepted (or a duplicate, which changes nothing)."},
+        400: {"description": "Not a JSON object."},
+        401: {"description": "Missing, bad, expired or replayed signature, or wrong digest."},
+        403: {"description": "Not an ally, outside the alliance's scopes, or wrong origin."},
+        413: {"description": "Body over 64 KiB."},
+        422: {"description": "Not a valid activity, or not one this node handles."},
+    },
+)
+async def inbox(request: Request) -> JSONResponse:
+    """The protocol's one write endpoint; see FEDERATION.md."""
+    runtime: FederationRuntime = request.app.state.federation
+    body = await request.body()
+    status = await receive(
+        runtime,
+        method=request.method,
+        url=str(request.url),
+        headers=dict(request.headers),
+        body=body,
+    )
+    return JSONResponse({"status": status}, status_code=202)
+
+
+async def receive(
+    runtime: FederationRuntime, *, method: str, url: str, headers: dict[str, str], body: bytes
+) -> str:
+    """Check and apply one delivered activity; returns ``accepted`` or ``duplicate``."""
+    if len(body) > MAX_INBOX_BYTES:
+        raise BodyTooLarge()
+    if "signature" not in headers or "signature-input" not in headers:
+        raise SignatureMissing()
+    raw = _json_object(body)
+    signer = _keyid_owner(headers["signature-input"])
+    sender = await _identify_sender(runtime, signer=signer, raw=raw)
+    verdict = await _verify(runtime, sender, method=method, url=url, headers=headers, body=body)
+    if verdict.keyid.rsplit("#", 1)[0] != sender.node_id:
+        raise OriginMismatch("The verified key is not the key named in Signature-Input.")
+    activity = _parse(raw)
+    _check_origin(runtime, activity, sender=sender.node_id)
+    async with runtime.session_maker() as session, session.begin():
+        # Read the peer again inside the transaction: its state may have changed meanwhile.
+        peer = await get_peer(session, node_id=sender.node_id)
+        handle = _authorize(runtime, activity, peer, sender)
+        if not await _record_once(session, activity, body):
+            return "duplicate"
+        try:
+            async with session.begin_nested():
+                await handle(session, activity, peer)
+        except FederationError:
+            raise
+        except Exception as exc:
+            log.exception("handling %s failed; kept for retry", activity.id)
+            await _mark_failed(
+                session, activity.id, exc, retry_at=runtime.clock() + INBOX_RETRY_AFTER
+            )
+    return "accepted"
+
+
+def _json_object(body: bytes) -> dict[str, Any]:
+    try:
+        raw = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        raise MalformedRequest("The body is not JSON.") from None
+    if not isinstance(raw, dict):
+        raise MalformedRequest("The body must be a JSON object (an activity).")
+    return raw
+
+
+def _keyid_owner(signature_input: str) -> str:
+    """The node id in ``keyid="<node id>#<kid>"``; we never trust it before verifying."""
+    try:
+        parsed = http_sf.parse(signature_input.encode("ascii"), tltype="dictionary")
+    except (ValueError, UnicodeEncodeError):
+        raise SignatureInvalid("Signature-Input cannot be parsed.") from None
+    keyids = (
+        [member[1].get("keyid") for member in parsed.values() if isinstance(member, tuple)]
+        if isinstance(parsed, dict)
+        else []
+    )
+    if len(keyids) != 1 or not isinstance(keyids[0], str) or "#" not in keyids[0]:
+        raise SignatureInvalid('Sign with one signature whose keyid is "<node id>#<kid>".')
+    return keyids[0].rsplit("#", 1)[0]
+
+
+async def _identify_sender(
+    runtime: FederationRuntime, *, signer: str, raw: dict[str, Any]
+) -> Sender:
+    async with runtime.session_maker() as session:
+        peer = await get_peer(session, node_id=signer)
+    if peer is not None and peer.state is not AllianceState.ended:
+        return Sender(node_id=signer, peer=peer)
+    # A stranger (or a former ally) may only offer an alliance; only then do we fetch, and
+    # only from the origin the offer claims, at most once a minute per origin.
+    is_offer = (
+        raw.get("type") == "Offer"
+        and isinstance(raw.get("object"), dict)
+        and (raw["object"].get("type") == "Alliance")
+    )
+    if not is_offer or raw.get("actor") != signer:
+        raise NotAnAlly("This node has no alliance with you; only an alliance offer is heard.")
+    now = runtime.clock()
+    last = runtime.offer_fetches.get(signer)
+    if last is not None and now - last < runtime.key_refetch_interval:
+        raise NotAnAlly("An offer from this origin was just checked; try again in a minute.")
+    runtime.offer_fetches[signer] = now
+    document = await fetch_node_document(runtime.client, signer, auth=runtime.signer())
+    return Sender(node_id=document.id, peer=peer, document=document)
+
+
+def _keys_of(keys: dict[str, Any], owner: str) -> dict[str, Ed25519PublicKey]:
+    found: dict[str, Ed25519PublicKey] = {}
+    for jwk in keys.get("keys", []):
+        key = OKPKey.import_key({k: v for k, v in jwk.items() if k in ("kty", "crv", "x")})
+        public = key.public_key
+        if isinstance(public, Ed25519PublicKey):
+            found[f"{owner}#{jwk['kid']}"] = public
+    return found
+
+
+async def _verify(
+    runtime: FederationRuntime,
+    sender: Sender,
+    *,
+    method: str,
+    url: str,
+    headers: dict[str, str],
+    body: bytes,
+) -> Verdict:
+    keys = sender.document.keys.model_dump(mode="json") if sender.document else None
+    known = _keys_of(
+        keys if keys is not None else sender.peer.keys if sender.peer else {}, sender.node_id
+    )
+
+    def attempt() -> Verdict:
+        return verify_request(
+            method=method,
+            url=url,
+            headers=headers,
+            body=body,
+            resolve_key=known.get,
+            replay_cache=runtime.replay_cache,
+            now=runtime.clock(),
+        )
+
+    try:
+        return attempt()
+    except UnknownKey:
+        if sender.peer is None or sender.document is not None:
+            raise
+        if not await _refetch_keys(runtime, sender.peer):
+            raise
+        async with runtime.session_maker() as session:
+            peer = await get_peer(session, node_id=sender.node_id)
+        known.update(_keys_of(peer.keys if peer else {}, sender.node_id))
+        return attempt()
+
+
+async def _refetch_keys(runtime: FederationRuntime, peer: Peer) -> bool:
+    """Refresh a peer's keys from its node document, at most once a minute; did we?"""
+    now = runtime.clock()
+    if (
+        peer.keys_fetched_at is not None
+        and now - peer.keys_fetched_at < runtime.key_refetch_interval
+    ):
+        return False
+    try:
+        document = await fetch_node_document(runtime.client, peer.node_id, auth=runtime.signer())
+    except FederationError as exc:
+        log.warning("could not refetch keys of %s: %s", peer.node_id, exc)
+        async with runtime.session_maker() as session, session.begin():
+            stored = await get_peer(session, node_id=peer.node_id)
+            if stored is not None:
+                stored.keys_fetched_at = now
+        return False
+    async with runtime.session_maker() as session, session.begin():
+        stored = await get_peer(session, node_id=peer.node_id)
+        if stored is None or document.id != stored.node_id:
+            return False
+        refresh_from_document(stored, document)
+    return True
+
+
+def _parse(raw: dict[str, Any]) -> Activity:
+    try:
+        return Activity.model_validate(raw)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in error['loc']) or 'activity'}: {error['msg']}"
+            for error in exc.errors()[:3]
+        )
+        raise SchemaInvalid(f"Not a valid activity: {problems}") from None
+
+
+def _check_origin(runtime: FederationRuntime, activity: Activity, *, sender: str) -> None:
+    if activity.actor != sender:
+        raise OriginMismatch("The activity's actor is not the node whose key signed it.")
+    for authored in authored_ids(activity):
+        if not same_origin(authored, sender):
+            raise OriginMismatch(f"{authored} is not under the actor's origin.")
+    if runtime.node_id not in activity.to:
+        raise OriginMismatch("The activity is not addressed to this node.")
+
+
+Handle = Callable[[AsyncSession, Activity, Peer | None], Awaitable[None]]
+"""Applies an authorized activity; the peer is ``None`` only for a stranger's offer."""
+
+
+class PeerReceiver(Protocol):
+    def __call__(
+        self,
+        session: AsyncSession,
+        runtime: FederationRuntime,
+        /,
+        *,
+        activity: Activity,
+        peer: Peer,
+    ) -> Awaitable[None]: ...
+
+
+def _authorize(
+    runtime: FederationRuntime, activity: Activity, peer: Peer | None, sender: Sender
+) -> Handle:
+    """Who may send this, in the alliance's current state; returns what applies it."""
+    kind = (activity.type, object_type_of(activity))
+    if kind == ("Offer", "Alliance"):
+
+        async def offer(session: AsyncSession, act: Activity, current: Peer | None) -> None:
+            await alliances.receive_offer(
+                session, runtime, activity=act, peer=current, document=sender.document
+            )
+
+        return offer
+    if peer is None or peer.state is AllianceState.ended:
+        raise NotAnAlly("This node has no alliance with you.")
+    if kind in (("Accept", "Alliance"), ("Reject", "Alliance")):
+        receive = alliances.receive_accept if kind[0] == "Accept" else alliances.receive_reject
+        return _with_peer(runtime, receive)
+    if activity.type == "Leave":
+        return _with_peer(runtime, alliances.receive_leave)
+    if kind == ("Update", "KeyRotation"):
+        return _with_peer(runtime, _receive_key_rotation)
+    check_may_send(state=peer.state, scopes=peer.scopes, object_type=kind[1])
+    handler = runtime.registry.handler_for(activity)
+    if handler is None:
+        raise SchemaInvalid(f"This node does not handle {kind[0]} of {kind[1]}.")
+
+    async def handle(session: AsyncSession, act: Activity, current: Peer | None) -> None:
+        await handler(session, act, _known(current))
+
+    return handle
+
+
+def _known(peer: Peer | None) -> Peer:
+    if peer is None:  # _authorize has refused strangers for everything but an offer
+        raise NotAnAlly("This node has no alliance with you.")
+    return peer
+
+
+def _with_peer(runtime: FederationRuntime, receive: PeerReceiver) -> Handle:
+    async def handle(session: AsyncSession, activity: Activity, peer: Peer | None) -> None:
+        await receive(session, runtime, activity=activity, peer=_known(peer))
+
+    return handle
+
+
+async def _receive_key_rotation(
+    session: AsyncSession, runtime: FederationRuntime, *, activity: Activity, peer: Peer
+) -> None:
+    """A peer announces its next key, signed with the key it retires: publish it for them."""
+    rotation = activity.object
+    if not isinstance(rotation, KeyRotation):
+        raise MalformedRequest("A key rotation carries a KeyRotation object.")
+    keys = [jwk for jwk in peer.keys.get("keys", []) if jwk.get("kid") != rotation.new_key.kid]
+    if not any(jwk.get("kid") == rotation.old_kid for jwk in keys):
+        raise MalformedRequest("The retiring key is not one of yours that this node knows.")
+    keys.append(rotation.new_key.model_dump(mode="json", exclude_none=True))
+    peer.keys = {"keys": keys}
+    session.add(peer)
+
+
+async def _record_once(session: AsyncSession, activity: Activity, body: bytes) -> bool:
+    """Insert the activity's id; ``False`` if it was already there (a duplicate)."""
+    dialect = session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    statement = (
+        insert(InboxActivity)
+        .values(
+            activity_id=activity.id,
+            actor=activity.actor,
+            type=activity.type,
+            body=body.decode(),
+            received_at=utcnow(),
+            state=InboxState.processed,
+            attempts=1,
+        )
+        .on_conflict_do_nothing(index_elements=["activity_id"])
+    )
+    result = await session.execute(statement)
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def _mark_failed(
+    session: AsyncSession, activity_id: str, exc: Exception, *, retry_at: datetime
+) -> None:
+    row = (
+        await session.execute(
+            select(InboxActivity).where(col(InboxActivity.activity_id) == activity_id)
+        )
+    ).scalar_one()
+    row.state = InboxState.failed
+    row.last_error = f"{type(exc).__name__}: {exc}"[:1000]
+    row.next_attempt_at = retry_at
+    session.add(row)
+
+
+async def retry_failed(runtime: FederationRuntime, *, limit: int = 50) -> int:
+    """Apply again the activities whose handler broke; returns how many now succeeded.
+
+    Each gets up to ``MAX_INBOX_ATTEMPTS`` tries, a minute apart at least. The checks of
+    ``_authorize`` run again: a peer that stopped being an ally meanwhile is not heard.
+    """
+    now = runtime.clock()
+    async with runtime.session_maker() as session:
+        due = (
+            (
+                await session.execute(
+                    select(InboxActivity.id)
+                    .where(col(InboxActivity.state) == InboxState.failed)
+                    .where(col(InboxActivity.attempts) < MAX_INBOX_ATTEMPTS)
+                    .where(
+                        col(InboxActivity.next_attempt_at).is_(None)
+                        | (col(InboxActivity.next_attempt_at) <= now)
+                    )
+                    .order_by(col(InboxActivity.id))
+                    .limit(limit)
+                )
+            )
+            .scalars()
+            .all()
+        )
+    succeeded = 0
+    for row_id in due:
+        async with runtime.session_maker() as session, session.begin():
+            row = await session.get(InboxActivity, row_id, with_for_update=True)
+            if row is None or row.state is not InboxState.failed:
+                continue
+            row.attempts += 1
+            try:
+                activity = Activity.model_validate_json(row.body)
+                peer = await get_peer(session, node_id=activity.actor)
+                handle = _authorize(runtime, activity, peer, Sender(activity.actor, peer))
+                async with session.begin_nested():
+                    await handle(session, activity, peer)
+            except Exception as exc:  # kept, with the reason, for the admin and a later try
+                row.last_error = f"{type(exc).__name__}: {exc}"[:1000]
+                row.next_attempt_at = now + INBOX_RETRY_AFTER * row.attempts
+            else:
+                row.state = InboxState.processed
+                row.last_error = None
+                succeeded += 1
+            session.add(row)
+    return succeeded

@@ -1,0 +1,99 @@
+"""Wiring the protocol into this application: handlers, the runtime, background work.
+
+``start_federation`` is called by the app's lifespan and by ``ipo-node worker``. It builds the
+handler registry from every domain that federates, the one federation HTTP client, the
+runtime the inbox reads from ``app.state.federation``, and the delivery worker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import httpx
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from federation.client import create_federation_client
+from federation.delivery import DeliveryWorker
+from federation.handlers import HandlerRegistry
+from federation.inbox import retry_failed
+from federation.keys import KeyringHolder
+from federation.runtime import FederationRuntime
+from node import __version__
+from node.alliances import service as alliances
+from node.config import Settings
+from node.events import sharing as events_sharing
+
+log = logging.getLogger(__name__)
+
+INBOX_RETRY_SECONDS = 60.0
+
+
+def build_registry(settings: Settings) -> HandlerRegistry:
+    """Every inbox handler and alliance hook of this application."""
+    registry = HandlerRegistry()
+    alliances.register(registry)
+    events_sharing.register(registry, settings=settings)
+    return registry
+
+
+@dataclass
+class Federation:
+    runtime: FederationRuntime
+    worker: DeliveryWorker
+
+
+@contextlib.asynccontextmanager
+async def start_federation(
+    settings: Settings,
+    session_maker: async_sessionmaker[AsyncSession],
+    *,
+    run_worker: bool,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> AsyncIterator[Federation]:
+    """The runtime and worker; with ``run_worker`` the background loops run until exit."""
+    keyring = KeyringHolder(settings.keys_dir)
+    keyring()  # fail at start, not at the first delivery, if the keys are unusable
+    async with create_federation_client(
+        allow_private=settings.allow_private_peers,
+        user_agent=f"ipo-node/{__version__}",
+        transport=transport,
+    ) as client:
+        worker = DeliveryWorker(
+            session_maker=session_maker, client=client, keyring=keyring, node_id=settings.public_url
+        )
+        runtime = FederationRuntime(
+            node_id=settings.public_url,
+            session_maker=session_maker,
+            client=client,
+            keyring=keyring,
+            registry=build_registry(settings),
+            wake_delivery=worker.wake.set,
+        )
+        federation = Federation(runtime=runtime, worker=worker)
+        if not run_worker:
+            yield federation
+            return
+        stop = asyncio.Event()
+        tasks = [
+            asyncio.create_task(worker.run_forever(stop), name="delivery"),
+            asyncio.create_task(_retry_inbox_forever(runtime, stop), name="inbox-retry"),
+        ]
+        try:
+            yield federation
+        finally:
+            stop.set()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def _retry_inbox_forever(runtime: FederationRuntime, stop: asyncio.Event) -> None:
+    while not stop.is_set():
+        try:
+            await retry_failed(runtime)
+        except Exception:  # keep retrying later; the reason is logged
+            log.exception("retrying failed inbox activities")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=INBOX_RETRY_SECONDS)

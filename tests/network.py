@@ -1,0 +1,46 @@
+"""An in-process network for multi-node tests: requests routed by host to each node's app.
+
+Real apps, real signatures, real databases: only the sockets are replaced. Faults are set per
+host: ``down`` (connection refused), ``black_hole`` (never answers), or ``intercept`` (a function
+answering instead of the node, e.g. 429 with Retry-After). ``log`` records every request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import httpx
+from fastapi import FastAPI
+
+
+@dataclass
+class Network(httpx.AsyncBaseTransport):
+    apps: dict[str, httpx.ASGITransport] = field(default_factory=dict)
+    down: set[str] = field(default_factory=set)
+    black_hole: set[str] = field(default_factory=set)
+    intercept: dict[str, Callable[[httpx.Request], httpx.Response | None]] = field(
+        default_factory=dict
+    )
+    log: list[tuple[str, str, str]] = field(default_factory=list)
+
+    def attach(self, host: str, app: FastAPI) -> None:
+        self.apps[host] = httpx.ASGITransport(app=app)
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        host = request.url.host
+        self.log.append((request.method, host, request.url.path))
+        if host in self.down or host not in self.apps:
+            raise httpx.ConnectError(f"{host} is down", request=request)
+        if host in self.black_hole:
+            await asyncio.Event().wait()  # never answers; the caller's deadline must cut it
+        if host in self.intercept:
+            answer = self.intercept[host](request)
+            if answer is not None:
+                return answer
+        return await self.apps[host].handle_async_request(request)
+
+    def posts_to(self, host: str) -> int:
+        return sum(1 for method, h, path in self.log if h == host and method == "POST"
+                   and path == "/federation/inbox")  # fmt: skip
