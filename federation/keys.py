@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
@@ -81,9 +81,15 @@ class Keyring:
                 return key
         raise KeyringError(f"no active key in {self.directory}")
 
-    def published(self) -> list[NodeKey]:
+    def published(self, *, now: datetime | None = None) -> list[NodeKey]:
         """Keys peers may verify with: the active key and any still in their grace period."""
-        return [key for key in self.keys if key.status in ("active", "grace")]
+        now = now or utcnow()
+        return [
+            key
+            for key in self.keys
+            if key.status == "active"
+            or (key.status == "grace" and (key.expires_at is None or key.expires_at > now))
+        ]
 
     def jwks(self) -> dict[str, Any]:
         """The JWKS of published public keys, for the node document."""
@@ -111,6 +117,29 @@ def create_keyring(directory: Path) -> Keyring:
     keyring = Keyring(directory=directory, keys=(key,))
     _write_index(keyring)
     return keyring
+
+
+def rotate_keyring(directory: Path, *, grace: timedelta) -> tuple[NodeKey, NodeKey]:
+    """Make a new active key; the old one stays published for ``grace``, then retires.
+
+    Returns ``(old, new)``. Keys whose grace period is over are marked retired now. The
+    caller announces the new key to peers, signed with the old one.
+    """
+    keyring = load_keyring(directory)
+    now = utcnow()
+    old = keyring.active
+    new = generate_key()
+    kept: list[NodeKey] = []
+    for key in keyring.keys:
+        if key.kid == old.kid:
+            kept.append(replace(key, status="grace", expires_at=now + grace))
+        elif key.status == "grace" and key.expires_at is not None and key.expires_at <= now:
+            kept.append(replace(key, status="retired"))
+        else:
+            kept.append(key)
+    _write_private_key(directory, new)
+    _write_index(Keyring(directory=directory, keys=(*kept, new)))
+    return old, new
 
 
 def load_keyring(directory: Path) -> Keyring:
