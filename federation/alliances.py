@@ -81,6 +81,16 @@ async def _tell(
     runtime.wake_delivery()
 
 
+def agreed_scopes(ours: Sequence[str], theirs: Sequence[str]) -> list[str]:
+    """The scopes of an alliance both sides offered: those they share, in canonical order.
+
+    If two crossing offers share none, the alliance covers what either offered; both sides
+    compute the same answer from the same two offers, so they never disagree.
+    """
+    common = [scope for scope in ALL_SCOPES if scope in ours and scope in theirs]
+    return common or [scope for scope in ALL_SCOPES if scope in ours or scope in theirs]
+
+
 def _alliance(scopes: Sequence[str], message: str | None = None) -> AllianceOffer:
     return AllianceOffer(type="Alliance", scopes=check_scopes(scopes), message=message)
 
@@ -171,7 +181,7 @@ async def suspend_alliance(
 async def resume_alliance(
     session: AsyncSession, runtime: FederationRuntime, *, peer: Peer, by: str
 ) -> Peer:
-    """Lift a suspension; held deliveries go out, and the hooks backfill what changed."""
+    """Lift a suspension: the deliveries held meanwhile go out, in order."""
     previous = apply(peer, "resumed")
     await _changed(session, runtime, peer, event="resumed", previous=previous, by=by)
     runtime.wake_delivery()
@@ -219,7 +229,7 @@ async def receive_offer(
         return  # already allies: a repeated offer changes nothing
     if peer is not None and peer.state is AllianceState.proposed:
         previous = apply(peer, "crossed")
-        peer.scopes = [scope for scope in peer.scopes if scope in offer.scopes] or peer.scopes
+        peer.scopes = agreed_scopes(peer.scopes, offer.scopes)
         await _tell(
             session,
             runtime,
@@ -253,10 +263,16 @@ async def receive_offer(
 async def receive_accept(
     session: AsyncSession, runtime: FederationRuntime, *, activity: Activity, peer: Peer
 ) -> None:
-    """Our offer was accepted: active on the scopes both sides named."""
+    """Our offer was accepted: active on the scopes both sides named.
+
+    After crossing offers both sides are active already and each receives the other's
+    Accept: that changes nothing.
+    """
     accepted = _offered(activity)
+    if peer.state is AllianceState.active:
+        return
     previous = apply(peer, "accept_received")
-    peer.scopes = [scope for scope in peer.scopes if scope in accepted.scopes] or peer.scopes
+    peer.scopes = agreed_scopes(peer.scopes, accepted.scopes)
     await _changed(
         session, runtime, peer, event="accept_received", previous=previous, by=peer.node_id
     )

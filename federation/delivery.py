@@ -37,7 +37,7 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col, select
 
-from federation.client import send_with_deadline
+from federation.client import AddressNotAllowed, send_with_deadline
 from federation.errors import FederationError
 from federation.keys import Keyring, NodeKey
 from federation.models import AllianceState, Delivery, DeliveryState, OutboxActivity, Peer
@@ -118,6 +118,7 @@ class DeliveryWorker:
     node_id: str
     max_peers_per_round: int = 32
     batch_size: int = 100
+    deadline_seconds: float = 10.0
     clock: Callable[[], datetime] = utcnow
     wake: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -232,10 +233,18 @@ class DeliveryWorker:
         )
         try:
             response = await send_with_deadline(
-                self.client, request, auth=auth, max_bytes=MAX_ANSWER_BYTES
+                self.client,
+                request,
+                auth=auth,
+                seconds=self.deadline_seconds,
+                max_bytes=MAX_ANSWER_BYTES,
             )
+        except AddressNotAllowed as exc:
+            # The peer's name now points at an address we never connect to: retrying will not
+            # help, an admin must look (and can retry once it is fixed).
+            return Outcome(delivered=False, final=True, error=f"{exc}"[:500])
         except (httpx.HTTPError, FederationError) as exc:
-            # Unreachable, too slow, refused address, oversized answer: all worth retrying.
+            # Unreachable, too slow, oversized answer: all worth retrying.
             return Outcome(delivered=False, error=f"{type(exc).__name__}: {exc}"[:500])
         status = response.status_code
         if 200 <= status < 300:
@@ -261,13 +270,22 @@ class DeliveryWorker:
                     DeliveryState.delivered if outcome.delivered else DeliveryState.failed
                 )
                 values["finished_at"] = now
-            elif now - delivery.created_at >= GIVE_UP_AFTER:
-                values["state"] = DeliveryState.failed
-                values["finished_at"] = now
-                values["last_error"] = f"gave up after 7 days: {outcome.error}"
             await session.execute(
                 update(Delivery).where(col(Delivery.id) == delivery.id).values(**values)
             )
+            if not outcome.delivered and not outcome.final:
+                # Everything queued for this peer for a week is given up at once, not one a day.
+                await session.execute(
+                    update(Delivery)
+                    .where(col(Delivery.peer_id) == peer.id)
+                    .where(col(Delivery.state) == DeliveryState.pending)
+                    .where(col(Delivery.created_at) <= now - GIVE_UP_AFTER)
+                    .values(
+                        state=DeliveryState.failed,
+                        finished_at=now,
+                        last_error=f"gave up after 7 days: {outcome.error}"[:1000],
+                    )
+                )
             if outcome.delivered:
                 await session.execute(
                     update(Peer)

@@ -20,7 +20,10 @@ The tree::
     │   ├── NotAnAlly                 only an alliance offer may come from a stranger
     │   └── OutOfScope                the alliance does not cover this kind of object
     ├── BodyTooLarge (413)
-    └── SchemaInvalid (422)           valid JSON that the wire schema refuses
+    ├── SchemaInvalid (422)           valid JSON that the wire schema refuses
+    └── TryLater                      refused for now; the sender keeps it and retries
+        ├── OfferRateLimited (429)    an offer from this origin was checked moments ago
+        └── AllianceSuspended (503)   the receiving admin paused the alliance
 """
 
 from __future__ import annotations
@@ -38,6 +41,8 @@ class FederationError(Exception):
     status_code: ClassVar[int] = 400
     code: ClassVar[str] = "federation_error"
     default_message: ClassVar[str] = "The federation request was refused."
+    headers: ClassVar[dict[str, str] | None] = None
+    """Response headers that go with the refusal (``Retry-After``)."""
 
     def __init__(self, message: str | None = None) -> None:
         self.message = message or self.default_message
@@ -139,7 +144,7 @@ class BodyTooLarge(FederationError):
     """The body is larger than the inbox accepts."""
 
     status_code = 413
-    code = "body_too_large"
+    code = "payload_too_large"
     default_message = "The request body is too large."
 
 
@@ -149,3 +154,29 @@ class SchemaInvalid(FederationError):
     status_code = 422
     code = "schema_invalid"
     default_message = "The activity does not match the federation schema."
+
+
+class TryLater(FederationError):
+    """A refusal for now, not for good: senders treat its status as transient and retry."""
+
+    status_code = 503
+    code = "try_later"
+    default_message = "This node cannot take the request now; retry later."
+
+
+class OfferRateLimited(TryLater):
+    """An alliance offer from this origin made us fetch its node document moments ago."""
+
+    status_code = 429
+    code = "offer_rate_limited"
+    default_message = "An offer from this origin was just checked; retry in a minute."
+    headers = {"Retry-After": "60"}
+
+
+class AllianceSuspended(TryLater):
+    """The receiving node's admin suspended the alliance; activities wait until resumed."""
+
+    status_code = 503
+    code = "alliance_suspended"
+    default_message = "This node has suspended its alliance with you; retry later."
+    headers = {"Retry-After": "3600"}

@@ -42,8 +42,15 @@ class AllianceChange:
     """Who caused it: the local actor's label, or the peer's node id."""
 
     @property
-    def became_active(self) -> bool:
-        return self.current is AllianceState.active and self.previous is not AllianceState.active
+    def began(self) -> bool:
+        """The alliance has just become active for the first time (or again after ending):
+        the moment to backfill shared objects. Resuming a suspension is not a beginning: the
+        deliveries held meanwhile carry every change."""
+        return self.current is AllianceState.active and self.previous in (
+            None,
+            AllianceState.proposed,
+            AllianceState.pending,
+        )
 
 
 AllianceHook = Callable[[AsyncSession, AllianceChange], Awaitable[None]]

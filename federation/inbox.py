@@ -34,10 +34,8 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 import http_sf
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
-from joserfc.jwk import OKPKey
 from pydantic import ValidationError
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -51,6 +49,7 @@ from federation.errors import (
     FederationError,
     MalformedRequest,
     NotAnAlly,
+    OfferRateLimited,
     OriginMismatch,
     SchemaInvalid,
     SignatureInvalid,
@@ -58,13 +57,14 @@ from federation.errors import (
     UnknownKey,
 )
 from federation.handlers import object_type_of
+from federation.keys import usable_public_keys
 from federation.models import AllianceState, InboxActivity, InboxState, Peer
 from federation.peers import get_peer, refresh_from_document
 from federation.policies import check_may_send
 from federation.runtime import MAX_INBOX_BYTES, FederationRuntime
 from federation.signing import Verdict, verify_request
 from federation.storage import utcnow
-from schemas.activity import Activity, KeyRotation, authored_ids
+from schemas.activity import Activity, KeyRotation, Tombstone, authored_ids
 from schemas.node_document import NodeDocument
 from schemas.origin import same_origin
 
@@ -130,10 +130,12 @@ async def receive(
     _check_origin(runtime, activity, sender=sender.node_id)
     async with runtime.session_maker() as session, session.begin():
         # Read the peer again inside the transaction: its state may have changed meanwhile.
+        if await _already_received(session, activity.id):
+            return "duplicate"  # whatever the alliance is now: it changed nothing then either
         peer = await get_peer(session, node_id=sender.node_id)
         handle = _authorize(runtime, activity, peer, sender)
         if not await _record_once(session, activity, body):
-            return "duplicate"
+            return "duplicate"  # a concurrent copy won the insert
         try:
             async with session.begin_nested():
                 await handle(session, activity, peer)
@@ -192,20 +194,25 @@ async def _identify_sender(
     now = runtime.clock()
     last = runtime.offer_fetches.get(signer)
     if last is not None and now - last < runtime.key_refetch_interval:
-        raise NotAnAlly("An offer from this origin was just checked; try again in a minute.")
-    runtime.offer_fetches[signer] = now
+        # Transient: a forged offer naming a real node must not make that node's offer fail.
+        raise OfferRateLimited()
+    _remember_offer_fetch(runtime, signer, now)
     document = await fetch_node_document(runtime.client, signer, auth=runtime.signer())
     return Sender(node_id=document.id, peer=peer, document=document)
 
 
-def _keys_of(keys: dict[str, Any], owner: str) -> dict[str, Ed25519PublicKey]:
-    found: dict[str, Ed25519PublicKey] = {}
-    for jwk in keys.get("keys", []):
-        key = OKPKey.import_key({k: v for k, v in jwk.items() if k in ("kty", "crv", "x")})
-        public = key.public_key
-        if isinstance(public, Ed25519PublicKey):
-            found[f"{owner}#{jwk['kid']}"] = public
-    return found
+MAX_REMEMBERED_OFFERS = 1024
+
+
+def _remember_offer_fetch(runtime: FederationRuntime, origin: str, now: datetime) -> None:
+    """Note an offer's document fetch; forget old notes so strangers cannot grow the map."""
+    fetches = runtime.offer_fetches
+    if len(fetches) >= MAX_REMEMBERED_OFFERS:
+        for stale in [o for o, at in fetches.items() if now - at >= runtime.key_refetch_interval]:
+            del fetches[stale]
+        if len(fetches) >= MAX_REMEMBERED_OFFERS:
+            del fetches[min(fetches, key=fetches.__getitem__)]
+    fetches[origin] = now
 
 
 async def _verify(
@@ -217,10 +224,11 @@ async def _verify(
     headers: dict[str, str],
     body: bytes,
 ) -> Verdict:
-    keys = sender.document.keys.model_dump(mode="json") if sender.document else None
-    known = _keys_of(
-        keys if keys is not None else sender.peer.keys if sender.peer else {}, sender.node_id
-    )
+    if sender.document is not None:
+        jwks = sender.document.keys.model_dump(mode="json")
+    else:
+        jwks = sender.peer.keys if sender.peer is not None else {}
+    known = usable_public_keys(jwks, owner=sender.node_id, now=runtime.clock())
 
     def attempt() -> Verdict:
         return verify_request(
@@ -242,7 +250,9 @@ async def _verify(
             raise
         async with runtime.session_maker() as session:
             peer = await get_peer(session, node_id=sender.node_id)
-        known.update(_keys_of(peer.keys if peer else {}, sender.node_id))
+        known.update(
+            usable_public_keys(peer.keys if peer else {}, owner=sender.node_id, now=runtime.clock())
+        )
         return attempt()
 
 
@@ -330,7 +340,7 @@ def _authorize(
         return _with_peer(runtime, alliances.receive_leave)
     if kind == ("Update", "KeyRotation"):
         return _with_peer(runtime, _receive_key_rotation)
-    check_may_send(state=peer.state, scopes=peer.scopes, object_type=kind[1])
+    check_may_send(state=peer.state, scopes=peer.scopes, object_type=_shared_type(activity))
     handler = runtime.registry.handler_for(activity)
     if handler is None:
         raise SchemaInvalid(f"This node does not handle {kind[0]} of {kind[1]}.")
@@ -339,6 +349,14 @@ def _authorize(
         await handler(session, act, _known(current))
 
     return handle
+
+
+def _shared_type(activity: Activity) -> str:
+    """The shared object type the activity is about (a Tombstone's former type)."""
+    embedded = activity.object
+    if isinstance(embedded, Tombstone):
+        return embedded.former_type
+    return object_type_of(activity)
 
 
 def _known(peer: Peer | None) -> Peer:
@@ -361,12 +379,24 @@ async def _receive_key_rotation(
     rotation = activity.object
     if not isinstance(rotation, KeyRotation):
         raise MalformedRequest("A key rotation carries a KeyRotation object.")
+    new_key = rotation.new_key.model_dump(mode="json", exclude_none=True)
+    if not usable_public_keys({"keys": [new_key]}, owner=peer.node_id, now=runtime.clock()):
+        raise MalformedRequest("The new key's kid is not the thumbprint of its key material.")
     keys = [jwk for jwk in peer.keys.get("keys", []) if jwk.get("kid") != rotation.new_key.kid]
-    if not any(jwk.get("kid") == rotation.old_kid for jwk in keys):
+    old = [jwk for jwk in keys if jwk.get("kid") == rotation.old_kid]
+    if not old:
         raise MalformedRequest("The retiring key is not one of yours that this node knows.")
-    keys.append(rotation.new_key.model_dump(mode="json", exclude_none=True))
+    old[0]["expires"] = rotation.old_key_expires.isoformat()
+    keys.append(new_key)
     peer.keys = {"keys": keys}
     session.add(peer)
+
+
+async def _already_received(session: AsyncSession, activity_id: str) -> bool:
+    result = await session.execute(
+        select(InboxActivity.id).where(col(InboxActivity.activity_id) == activity_id)
+    )
+    return result.first() is not None
 
 
 async def _record_once(session: AsyncSession, activity: Activity, body: bytes) -> bool:

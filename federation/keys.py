@@ -25,7 +25,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from joserfc.jwk import OKPKey
 
 from federation.storage import utcnow
@@ -220,3 +220,29 @@ class KeyringHolder:
             self._keyring = load_keyring(self.directory)
             self._mtime_ns = mtime_ns
         return self._keyring
+
+
+def usable_public_keys(
+    jwks: dict[str, Any], *, owner: str, now: datetime
+) -> dict[str, Ed25519PublicKey]:
+    """A peer's keys this node will verify with, by keyid ``<owner>#<kid>``.
+
+    A key is skipped if its ``kid`` is not the RFC 7638 thumbprint of its key material (the
+    fingerprint an admin compared must be the key that verifies) or its ``expires`` has
+    passed (a rotated-out key stops working when its grace period ends).
+    """
+    usable: dict[str, Ed25519PublicKey] = {}
+    for entry in jwks.get("keys", []):
+        if not isinstance(entry, dict):
+            continue
+        try:
+            jwk = OKPKey.import_key({k: entry[k] for k in ("kty", "crv", "x")})
+        except (KeyError, ValueError, TypeError):
+            continue
+        expires = entry.get("expires")
+        if expires and datetime.fromisoformat(expires) <= now:
+            continue
+        public = jwk.public_key
+        if entry.get("kid") == jwk.thumbprint() and isinstance(public, Ed25519PublicKey):
+            usable[f"{owner}#{entry['kid']}"] = public
+    return usable

@@ -144,7 +144,8 @@ class InboxActivity(SQLModel, table=True):
 
 
 class ReplicaTombstone(SQLModel, table=True):
-    """A shared object its origin deleted: no later Create or Update may bring it back."""
+    """A shared object its origin deleted or stopped sharing, at ``version``: no Create or
+    Update at or below that version may bring it back."""
 
     __tablename__ = "replica_tombstone"
 
@@ -152,4 +153,5 @@ class ReplicaTombstone(SQLModel, table=True):
     object_id: str = Field(max_length=512, sa_column_kwargs={"unique": True})
     origin: str = Field(max_length=512)
     former_type: str = Field(max_length=32)
+    version: int
     deleted_at: datetime = Field(sa_column=utc_column())

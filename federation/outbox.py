@@ -86,8 +86,14 @@ async def enqueue(
 
 
 async def allies_sharing(session: AsyncSession, *, scope: str) -> list[Peer]:
-    """Active allies whose alliance covers ``scope``: the recipients of a shared object."""
+    """Allies whose alliance covers ``scope``: the recipients of a shared object.
+
+    Suspended allies are included: their deliveries are held, not dropped, and go out in
+    order when the alliance resumes (deletions too).
+    """
     result = await session.execute(
-        select(Peer).where(col(Peer.state) == AllianceState.active).order_by(col(Peer.id))
+        select(Peer)
+        .where(col(Peer.state).in_([AllianceState.active, AllianceState.suspended]))
+        .order_by(col(Peer.id))
     )
     return [peer for peer in result.scalars() if scope in peer.scopes]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from federation.errors import NotAnAlly, OutOfScope
+from federation.errors import AllianceSuspended, NotAnAlly, OutOfScope
 from federation.models import AllianceState
 
 SCOPE_OF_OBJECT_TYPE: Final[dict[str, str]] = {
@@ -29,7 +29,13 @@ def scope_for(object_type: str) -> str | None:
 
 
 def check_may_send(*, state: AllianceState, scopes: list[str], object_type: str) -> None:
-    """Refuse (403) a shared-object activity from a peer that may not send it now."""
+    """Refuse a shared-object activity from a peer that may not send it now.
+
+    A suspended alliance answers 503 with ``Retry-After``: the sender keeps the activity and
+    retries, so nothing is lost if the alliance resumes. Anything else not active is 403.
+    """
+    if state is AllianceState.suspended:
+        raise AllianceSuspended()
     if state is not AllianceState.active:
         raise NotAnAlly(f"This node's alliance with you is {state.value}, not active.")
     scope = scope_for(object_type)

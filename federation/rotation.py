@@ -30,10 +30,13 @@ async def announce_rotation(
     peers = list(result.scalars())
     if not peers:
         return 0
+    if old.expires_at is None:
+        raise ValueError("the retiring key needs the end of its grace period")
     rotation = KeyRotation(
         type="KeyRotation",
         new_key=PublicJwk.model_validate(new.public_jwk()),
         old_kid=old.kid,
+        old_key_expires=old.expires_at,
     )
     activity = build_activity(
         node_id=node_id, type="Update", object=rotation, to=[peer.node_id for peer in peers]

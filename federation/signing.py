@@ -3,7 +3,8 @@
 Every request one node sends another is signed with the sender's Ed25519 node key; the
 signature base is built and checked by the ``http-message-signatures`` package, never here.
 
-What a signature covers (label ``sig1``, parameters ``created``, ``keyid`` and ``alg``)::
+What a signature covers (label ``sig1``, parameters ``created``, ``keyid``, ``alg`` and a
+random ``nonce``)::
 
     every request         "@method" "@target-uri"
     a request with a body "@method" "@target-uri" "content-type" "content-digest"
@@ -28,6 +29,7 @@ caller with the returned :class:`Verdict`.
 from __future__ import annotations
 
 import heapq
+import secrets
 import threading
 from collections.abc import Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass
@@ -171,6 +173,9 @@ def sign_request(
         request,
         key_id=keyid or key.kid,
         created=created,
+        # Ed25519 is deterministic: without a nonce, a retry of the same body in the same
+        # second would be byte-identical and refused as a replay.
+        nonce=secrets.token_urlsafe(16),
         label=SIGNATURE_LABEL,
         covered_component_ids=protocol_components(body),
         body=body or None,

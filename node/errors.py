@@ -136,7 +136,8 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(FederationError)
     async def _federation_error(_request: Request, exc: FederationError) -> JSONResponse:
-        return error_response(exc.status_code, exc.code, exc.message)
+        headers = dict(exc.headers) if exc.headers else None
+        return error_response(exc.status_code, exc.code, exc.message, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -48,7 +48,13 @@ class AllianceOffer(WireModel):
 
 
 class Tombstone(WireModel):
-    """What remains of a deleted shared object; carried by ``Delete``."""
+    """What remains of a shared object its origin deleted or stopped sharing; carried by
+    ``Delete``.
+
+    Receivers keep it so that a late ``Create`` or ``Update`` of ``version`` or lower cannot
+    bring the object back. A higher version can: the origin shared it again (an event made
+    private, then public).
+    """
 
     type: Literal["Tombstone"]
     """The object type."""
@@ -56,6 +62,8 @@ class Tombstone(WireModel):
     """The id of the object that was deleted."""
     former_type: SharedObjectType
     """What the object was."""
+    version: int = Field(ge=1)
+    """The object's version at its deletion; nothing at or below it applies afterwards."""
     deleted: AwareDatetime
     """When the origin deleted it."""
 
@@ -69,6 +77,8 @@ class KeyRotation(WireModel):
     """The key that signs from now on."""
     old_kid: str = Field(min_length=1, max_length=200)
     """The key being retired after its grace period."""
+    old_key_expires: AwareDatetime
+    """When the grace period ends: receivers stop accepting the old key then."""
 
 
 EmbeddedObject = Annotated[

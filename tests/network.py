@@ -8,11 +8,19 @@ answering instead of the node, e.g. 429 with Retry-After). ``log`` records every
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 
 import httpx
 from fastapi import FastAPI
+
+
+class _Body(httpx.AsyncByteStream):
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        yield self.data
 
 
 @dataclass
@@ -38,7 +46,10 @@ class Network(httpx.AsyncBaseTransport):
         if host in self.intercept:
             answer = self.intercept[host](request)
             if answer is not None:
-                return answer
+                # Answer as a socket would: a body still to be read.
+                return httpx.Response(
+                    answer.status_code, headers=answer.headers, stream=_Body(answer.content)
+                )
         return await self.apps[host].handle_async_request(request)
 
     def posts_to(self, host: str) -> int:

@@ -32,6 +32,7 @@ from tests.network import Network
 
 @dataclass
 class TestNode:
+    __test__ = False  # a helper, not a test class, wherever it is imported
     name: str
     settings: Settings
     app: FastAPI

@@ -19,7 +19,7 @@ from federation.errors import OriginMismatch
 from federation.handlers import AllianceChange, HandlerRegistry
 from federation.models import Peer
 from federation.outbox import allies_sharing, build_activity, enqueue
-from federation.replicas import bury, is_buried, is_newer
+from federation.replicas import bury, is_buried, is_newer, lift
 from federation.storage import utcnow
 from node.config import Settings
 from node.events import repository
@@ -77,7 +77,11 @@ async def share_change(
         activity = build_activity(node_id=node_id, type=verb, object=to_wire(event), to=to)
     elif was_shared:
         tombstone = Tombstone(
-            type="Tombstone", id=event.object_id, former_type="Event", deleted=utcnow()
+            type="Tombstone",
+            id=event.object_id,
+            former_type="Event",
+            version=event.version,
+            deleted=utcnow(),
         )
         activity = build_activity(node_id=node_id, type="Delete", object=tombstone, to=to)
     else:
@@ -93,7 +97,7 @@ def register(registry: HandlerRegistry, *, settings: Settings) -> None:
 
     @registry.on_alliance_change
     async def backfill(session: AsyncSession, change: AllianceChange) -> None:
-        if not change.became_active or SCOPE not in change.peer.scopes:
+        if not change.began or SCOPE not in change.peer.scopes:
             return
         events = await repository.shared_local_events(session, origin=settings.public_url)
         for event in events:
@@ -113,7 +117,7 @@ async def apply_event(session: AsyncSession, activity: Activity, peer: Peer) -> 
         return
     if incoming.attributed_to != peer.node_id:
         raise OriginMismatch("An event can only come from the node it is attributed to.")
-    if await is_buried(session, object_id=incoming.id):
+    if await is_buried(session, object_id=incoming.id, version=incoming.version):
         return
     replica = await repository.get_by_object_id(session, object_id=incoming.id)
     if replica is not None:
@@ -127,6 +131,8 @@ async def apply_event(session: AsyncSession, activity: Activity, peer: Peer) -> 
     else:
         for name, value in fields.items():
             setattr(replica, name, value)
+        replica.deleted_at = None  # a newer version than its deletion: shared again
+    await lift(session, object_id=incoming.id)
     session.add(replica)
     await session.flush()
     await repository.replace_event_wards(session, event_id=replica.id, wards=replica.wards)
@@ -158,15 +164,21 @@ async def delete_event(session: AsyncSession, activity: Activity, peer: Peer) ->
     tombstone = activity.object
     if not isinstance(tombstone, Tombstone) or tombstone.former_type != "Event":
         return
+    replica = await repository.get_by_object_id(session, object_id=tombstone.id)
+    if replica is not None and replica.origin != peer.node_id:
+        raise OriginMismatch("That event belongs to another node.")
+    if replica is not None and not is_newer(tombstone.version, replica.version):
+        return  # an older deletion than what we hold: the event was shared again since
     await bury(
         session,
         object_id=tombstone.id,
         origin=peer.node_id,
         former_type="Event",
+        version=tombstone.version,
         deleted_at=tombstone.deleted,
     )
-    replica = await repository.get_by_object_id(session, object_id=tombstone.id)
-    if replica is not None and replica.origin == peer.node_id and replica.deleted_at is None:
+    if replica is not None:
+        replica.version = tombstone.version
         replica.deleted_at = utcnow()
         replica.updated_at = utcnow()
         session.add(replica)

@@ -224,6 +224,7 @@ class TestAuthoredIds:
             "type": "Tombstone",
             "id": f"{WARD33}/events/7",
             "former_type": "Event",
+            "version": 3,
             "deleted": "2026-02-22T09:00:00Z",
         }
         activity = Activity.model_validate(activity_data(type="Delete", object=tombstone))

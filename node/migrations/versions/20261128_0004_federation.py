@@ -82,6 +82,7 @@ def upgrade() -> None:
     sa.Column('object_id', sqlmodel.sql.sqltypes.AutoString(length=512), nullable=False),
     sa.Column('origin', sqlmodel.sql.sqltypes.AutoString(length=512), nullable=False),
     sa.Column('former_type', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+    sa.Column('version', sa.Integer(), nullable=False),
     sa.Column('deleted_at', federation.storage.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_replica_tombstone')),
     sa.UniqueConstraint('object_id', name=op.f('uq_replica_tombstone_object_id'))
