@@ -1,0 +1,1 @@
+"""End-to-end federation tests between real ``ipo-node`` processes on loopback ports."""

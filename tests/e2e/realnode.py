@@ -1,0 +1,439 @@
+"""Real ``ipo-node`` processes on loopback ports, driven only through the CLI and HTTP.
+
+A ``RealNode`` is what a ward group's volunteer has: a data directory made by ``ipo-node
+init``, a ``serve`` process (and, in production, separate ``worker`` processes), an admin's
+bearer token from ``ipo-node token``. Every child's output goes to a log file in the test's
+temporary directory; ``tests/e2e/conftest.py`` attaches the tail of every live node's logs to
+a failing test's report.
+
+The only look behind the API is ``inbox_rows`` (and ``release_delivery_leases``): a test
+reads the receiving node's ``inbox_activity`` table to count what arrived and in which order,
+which no API shows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import re
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any, TypeVar
+
+import asyncpg
+import httpx
+
+REPO = Path(__file__).resolve().parents[2]
+PASSWORD = "a long test passphrase"
+STARTUP_SECONDS = 30.0
+T = TypeVar("T")
+
+LIVE: list[RealNode] = []
+"""Nodes with processes or clients open now; their logs go into failing tests' reports."""
+
+
+def ipo_node(*args: str) -> list[str]:
+    """The ``ipo-node`` command line, as installed in this virtualenv."""
+    script = Path(sys.executable).with_name("ipo-node")
+    if script.exists():
+        return [str(script), *args]
+    return [sys.executable, "-m", "node.cli", *args]
+
+
+def child_env(**extra: str) -> dict[str, str]:
+    """This environment without settings a node would pick up by accident."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith("IPO_") and key not in ("DATABASE_URL", "ALLOW_PRIVATE_PEERS")
+    }
+    env.update(extra)
+    return env
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def run_cli(*args: str, timeout: float = 60) -> str:
+    """Run one ``ipo-node`` command to completion; its stdout, or a failure naming both streams."""
+    done = subprocess.run(
+        ipo_node(*args),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=child_env(),
+        cwd=REPO,
+        check=False,
+    )
+    assert done.returncode == 0, (
+        f"`ipo-node {' '.join(args)}` exited {done.returncode}\n"
+        f"stdout:\n{done.stdout}\nstderr:\n{done.stderr}"
+    )
+    return done.stdout
+
+
+def eventually(
+    fetch: Callable[[], T],
+    until: Callable[[T], bool],
+    *,
+    what: str,
+    timeout: float = 20.0,
+    interval: float = 0.1,
+) -> T:
+    """Poll ``fetch`` until ``until`` holds for its value; fail with the last value seen."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = fetch()
+        if until(value):
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"after {timeout:.0f} s still waiting for {what}; last: {value!r}")
+        time.sleep(interval)
+
+
+class Process:
+    """One long-running child (``serve`` or ``worker``), its output appended to a log file."""
+
+    def __init__(self, label: str, argv: list[str], log_path: Path, env: dict[str, str]) -> None:
+        self.label = label
+        self.log_path = log_path
+        self._log: IO[bytes] = log_path.open("ab")
+        self._log.write(f"\n==== {label}: {' '.join(argv)}\n".encode())
+        self._log.flush()
+        try:
+            self.popen = subprocess.Popen(
+                argv,
+                stdin=subprocess.DEVNULL,
+                stdout=self._log,
+                stderr=subprocess.STDOUT,
+                env=env,
+                cwd=REPO,
+            )
+        except OSError:
+            self._log.close()
+            raise
+
+    def is_running(self) -> bool:
+        return self.popen.poll() is None
+
+    def stop(self, *, sig: signal.Signals = signal.SIGTERM, timeout: float = 15) -> int:
+        """Send ``sig`` and reap the process (SIGKILL if it outlives ``timeout``)."""
+        if self.is_running():
+            self.popen.send_signal(sig)
+            try:
+                self.popen.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.popen.kill()
+                self.popen.wait(timeout=timeout)
+        if not self._log.closed:
+            self._log.close()
+        return self.popen.returncode
+
+
+@dataclass
+class RealNode:
+    """One ward group's node: a data dir, a database, and the processes running it."""
+
+    name: str
+    slug: str
+    ward: int
+    root: Path
+    database_url: str
+    port: int = field(default_factory=free_port)
+    fingerprint: str = ""
+    token: str = ""
+    serve_process: Process | None = None
+    workers: list[Process] = field(default_factory=list)
+    _api: httpx.Client | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def data_dir(self) -> Path:
+        return self.root / self.slug
+
+    @property
+    def admin_email(self) -> str:
+        return f"admin@{self.slug}.example"
+
+    @property
+    def log_path(self) -> Path:
+        return self.root / f"{self.slug}.log"
+
+    # ---- the CLI ----------------------------------------------------------------------------
+
+    def init_argv(self) -> list[str]:
+        return ipo_node(
+            "init",
+            "--data-dir", str(self.data_dir),
+            "--name", self.name,
+            "--url", self.url,
+            "--ward", str(self.ward),
+            "--admin-email", self.admin_email,
+            "--admin-password", PASSWORD,
+            "--database-url", self.database_url,
+            "--allow-private-peers",
+        )  # fmt: skip
+
+    def initialized(self, out: str) -> None:
+        """Read what ``init`` printed: the key fingerprint an ally's admin compares."""
+        found = re.search(r"key fingerprint:\s+(\S+)", out)
+        assert found, f"`ipo-node init` printed no key fingerprint:\n{out}"
+        self.fingerprint = found.group(1)
+
+    def cli(self, command: str, *args: str) -> str:
+        return run_cli(command, "--data-dir", str(self.data_dir), *args)
+
+    def start_serving(self, **env: str) -> None:
+        """Start ``ipo-node serve`` on this node's port (``env`` adds settings)."""
+        assert self.serve_process is None or not self.serve_process.is_running()
+        if self not in LIVE:
+            LIVE.append(self)
+        self.serve_process = Process(
+            f"{self.slug} serve",
+            ipo_node("serve", "--data-dir", str(self.data_dir), "--port", str(self.port)),
+            self.log_path,
+            child_env(**env),
+        )
+
+    def serve(self, **env: str) -> None:
+        """Start ``serve`` and wait until the node is ready."""
+        self.start_serving(**env)
+        self.wait_ready()
+
+    def start_worker(self, *, wait: bool = True) -> Process:
+        """Start a separate ``ipo-node worker``; with ``wait``, until it says it runs."""
+        if self not in LIVE:
+            LIVE.append(self)
+        offset = self.log_path.stat().st_size if self.log_path.exists() else 0
+        worker = Process(
+            f"{self.slug} worker",
+            ipo_node("worker", "--data-dir", str(self.data_dir)),
+            self.log_path,
+            child_env(),
+        )
+        self.workers.append(worker)
+        if not wait:
+            return worker
+        eventually(
+            lambda: self.log_path.read_bytes()[offset:],
+            lambda log: b"delivery worker for" in log or not worker.is_running(),
+            what=f"{self.slug}'s worker to start",
+            timeout=STARTUP_SECONDS,
+        )
+        assert worker.is_running(), f"{self.slug}'s worker exited: {worker.popen.returncode}"
+        return worker
+
+    def wait_ready(self) -> None:
+        process = self.serve_process
+        assert process is not None
+        deadline = time.monotonic() + STARTUP_SECONDS
+        while True:
+            assert process.is_running(), (
+                f"{self.slug} serve exited with {process.popen.returncode}:\n{self.log_tail()}"
+            )
+            with contextlib.suppress(httpx.TransportError):
+                if httpx.get(f"{self.url}/readyz", timeout=1).status_code == 200:
+                    return
+            assert time.monotonic() < deadline, f"{self.slug} not ready in {STARTUP_SECONDS} s"
+            time.sleep(0.1)
+
+    def stop_serving(self) -> None:
+        """SIGTERM ``serve``, as systemd does, and check it shut down gracefully.
+
+        Uvicorn finishes its shutdown, then re-raises the signal, so the exit status is -15.
+        """
+        assert self.serve_process is not None
+        status = self.serve_process.stop()
+        tail = self.log_tail(lines=5)
+        assert status in (0, -signal.SIGTERM), f"{self.slug} serve exited {status}:\n{tail}"
+        assert "Finished server process" in tail, tail
+
+    def close(self) -> None:
+        """Stop every process and close the client; safe to call twice."""
+        for worker in self.workers:
+            worker.stop()
+        if self.serve_process is not None:
+            self.serve_process.stop()
+        if self._api is not None:
+            self._api.close()
+            self._api = None
+        if self in LIVE:
+            LIVE.remove(self)
+
+    # ---- HTTP as the admin -----------------------------------------------------------------
+
+    @property
+    def api(self) -> httpx.Client:
+        """An HTTP client authenticated as this node's admin (token from ``ipo-node token``)."""
+        if self._api is None:
+            if not self.token:
+                self.token = self.cli("token", "--email", self.admin_email).strip()
+            self._api = httpx.Client(
+                base_url=self.url,
+                headers={"Authorization": f"Bearer {self.token}"},
+                timeout=10,
+            )
+        return self._api
+
+    def alliances(self) -> dict[str, dict[str, Any]]:
+        """``GET /api/v1/alliances``, keyed by the peer's node id."""
+        response = self.api.get("/api/v1/alliances")
+        assert response.status_code == 200, response.text
+        return {alliance["node_id"]: alliance for alliance in response.json()}
+
+    def deliveries(self) -> dict[str, dict[str, Any]]:
+        """``GET /api/v1/federation/deliveries``, keyed by the peer's node id."""
+        response = self.api.get("/api/v1/federation/deliveries")
+        assert response.status_code == 200, response.text
+        return {peer["node_id"]: peer["delivery"] for peer in response.json()}
+
+    def events(self, **params: Any) -> list[dict[str, Any]]:
+        """Every event the admin sees, following ``next`` to the end."""
+        items: list[dict[str, Any]] = []
+        response = self.api.get("/api/v1/events", params={"limit": 200, **params})
+        while True:
+            assert response.status_code == 200, response.text
+            page = response.json()
+            items.extend(page["items"])
+            if page["next"] is None:
+                return items
+            response = self.api.get(page["next"])
+
+    def events_from(self, origin: RealNode) -> dict[str, dict[str, Any]]:
+        """Replicas of ``origin``'s events held here, keyed by their global ``object_id``."""
+        return {e["object_id"]: e for e in self.events() if e["origin"] == origin.url}
+
+    # ---- the database, for what no API shows ----------------------------------------------
+
+    def inbox_rows(self) -> list[InboxRow]:
+        """Every received activity, in the order this node stored them."""
+        rows = query(
+            self.database_url,
+            "SELECT activity_id, actor, type, body FROM inbox_activity ORDER BY id",
+        )
+        return [InboxRow(row[0], row[1], row[2], json.loads(row[3])) for row in rows]
+
+    def release_delivery_leases(self) -> None:
+        """What the wall clock does 60 s after a worker died holding a peer's lease."""
+        query(self.database_url, "UPDATE peer SET lease_until = NULL", write=True)
+
+    def log_tail(self, lines: int = 120) -> str:
+        if not self.log_path.exists():
+            return "(no log yet)"
+        text = self.log_path.read_text(errors="replace").splitlines()
+        return "\n".join(text[-lines:])
+
+
+@dataclass(frozen=True)
+class InboxRow:
+    activity_id: str
+    actor: str
+    type: str
+    body: dict[str, Any]
+
+    @property
+    def object_id(self) -> str | None:
+        obj = self.body.get("object")
+        return obj.get("id") if isinstance(obj, dict) else obj
+
+    @property
+    def object_version(self) -> int | None:
+        obj = self.body.get("object")
+        return obj.get("version") if isinstance(obj, dict) else None
+
+
+def query(database_url: str, sql: str, *, write: bool = False) -> list[tuple[Any, ...]]:
+    """Run one fixed statement on a node's database, SQLite file or PostgreSQL."""
+    if database_url.startswith("sqlite"):
+        path = database_url.split(":///", 1)[1]
+        with contextlib.closing(sqlite3.connect(path, timeout=10)) as connection:
+            rows = connection.execute(sql).fetchall()
+            if write:
+                connection.commit()
+            return rows
+
+    async def on_postgres() -> list[tuple[Any, ...]]:
+        connection = await asyncpg.connect(database_url.replace("+asyncpg", "", 1))
+        try:
+            if write:
+                await connection.execute(sql)
+                return []
+            return [tuple(record) for record in await connection.fetch(sql)]
+        finally:
+            await connection.close()
+
+    return asyncio.run(on_postgres())
+
+
+def init_nodes(nodes: Iterable[RealNode]) -> None:
+    """``ipo-node init`` for several nodes at once (each is a separate process)."""
+    started = [
+        (
+            node,
+            subprocess.Popen(
+                node.init_argv(),
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                env=child_env(),
+                cwd=REPO,
+            ),
+        )
+        for node in nodes
+    ]
+    for node, process in started:
+        try:
+            out, err = process.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            out, err = process.communicate()
+        assert process.returncode == 0, f"init {node.slug} failed:\n{out}\n{err}"
+        node.initialized(out)
+
+
+def serve_nodes(nodes: Iterable[RealNode], **env: str) -> None:
+    """Start ``serve`` for several nodes at once, then wait for each to be ready."""
+    nodes = list(nodes)
+    for node in nodes:
+        node.start_serving(**env)
+    for node in nodes:
+        node.wait_ready()
+
+
+def ally_through_cli(proposer: RealNode, *others: RealNode) -> dict[str, str]:
+    """The handshake as admins do it: ``ally URL`` on one side, ``allies accept`` on the other.
+
+    Returns what each other admin's ``ipo-node allies`` printed while the offer was pending.
+    """
+    for other in others:
+        proposer.cli("ally", other.url)
+    seen: dict[str, str] = {}
+    for other in others:
+        seen[other.slug] = eventually(
+            lambda other=other: other.cli("allies"),
+            lambda listing: "pending" in listing,
+            what=f"{other.slug} to see {proposer.slug}'s offer",
+        )
+        other.cli("allies", "accept", proposer.url)
+    for other in others:
+        eventually(
+            lambda other=other: proposer.alliances().get(other.url, {}).get("state"),
+            lambda state: state == "active",
+            what=f"{proposer.slug} to see {other.slug}'s acceptance",
+        )
+    return seen
