@@ -127,12 +127,12 @@ def rotate_keyring(directory: Path, *, grace: timedelta) -> tuple[NodeKey, NodeK
     """
     keyring = load_keyring(directory)
     now = utcnow()
-    old = keyring.active
+    old = replace(keyring.active, status="grace", expires_at=now + grace)
     new = generate_key()
     kept: list[NodeKey] = []
     for key in keyring.keys:
         if key.kid == old.kid:
-            kept.append(replace(key, status="grace", expires_at=now + grace))
+            kept.append(old)
         elif key.status == "grace" and key.expires_at is not None and key.expires_at <= now:
             kept.append(replace(key, status="retired"))
         else:

@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from federation.keys import load_keyring
 from node.cli import main
 from node.config import load_settings
 from node.main import create_app
@@ -190,3 +191,28 @@ class TestServe:
             logs = process.communicate()[0].decode()
         assert '"msg": "GET /readyz 200"' in logs
         assert "Finished server process" in logs
+
+
+class TestRotateKey:
+    def test_rotates_and_keeps_the_old_key_for_the_grace_period(
+        self, tmp_path: Path, database_url: str, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        data_dir = tmp_path / "ward30"
+        init(data_dir, database_url)
+        [old_key] = (data_dir / "keys").glob("*.pem")
+        capsys.readouterr()
+        assert main(["rotate-key", "--data-dir", str(data_dir), "--grace-days", "3"]) == 0
+        out = capsys.readouterr().out
+        assert f"Old key {old_key.stem} stays valid for 3 days; 0 peers will be told." in out
+        keyring = load_keyring(data_dir / "keys")
+        assert keyring.active.kid != old_key.stem
+        assert [key.kid for key in keyring.published()] == [old_key.stem, keyring.active.kid]
+
+    def test_refuses_a_grace_period_of_zero(
+        self, tmp_path: Path, database_url: str, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        data_dir = tmp_path / "ward30"
+        init(data_dir, database_url)
+        assert main(["rotate-key", "--data-dir", str(data_dir), "--grace-days", "0"]) == 2
+        assert "at least 1" in capsys.readouterr().err
+        assert len(load_keyring(data_dir / "keys").keys) == 1

@@ -133,3 +133,33 @@ EVENT = {
     "visibility": "coalition",
     "wards": [33],
 }
+
+
+class TestCrossingOffers:
+    async def test_no_failed_deliveries_and_both_sides_agree_on_scopes(self, nodes) -> None:
+        a, b = await nodes.start("a"), await nodes.start("b")
+        await (await a.as_role(Role.admin)).post(
+            "/api/v1/alliances", json={"url": b.url, "scopes": ["events", "forums"]}
+        )
+        await (await b.as_role(Role.admin)).post(
+            "/api/v1/alliances", json={"url": a.url, "scopes": ["forums", "canvass"]}
+        )
+        await deliver_all(a, b)
+        for node in (a, b):
+            [alliance] = (await (await node.as_role(Role.admin)).get("/api/v1/alliances")).json()
+            assert alliance["state"] == "active"
+            assert alliance["scopes"] == ["forums"]
+            assert alliance["delivery"]["failed"] == 0
+
+    async def test_disjoint_crossing_offers_cover_both(self, nodes) -> None:
+        a, b = await nodes.start("a"), await nodes.start("b")
+        await (await a.as_role(Role.admin)).post(
+            "/api/v1/alliances", json={"url": b.url, "scopes": ["events"]}
+        )
+        await (await b.as_role(Role.admin)).post(
+            "/api/v1/alliances", json={"url": a.url, "scopes": ["canvass"]}
+        )
+        await deliver_all(a, b)
+        for node in (a, b):
+            [alliance] = (await (await node.as_role(Role.admin)).get("/api/v1/alliances")).json()
+            assert alliance["scopes"] == ["events", "canvass"]

@@ -298,3 +298,63 @@ def test_signature_auth_names_the_owner_in_the_keyid() -> None:
                             headers={"Content-Type": "application/json"})  # fmt: skip
     next(SignatureAuth(key, keyid=f"http://ward33.test#{key.kid}").auth_flow(request))
     assert f'keyid="http://ward33.test#{key.kid}"' in request.headers["signature-input"]
+
+
+class TestAfterTheAllianceChanged:
+    async def test_a_duplicate_from_a_suspended_ally_is_still_202(self, pair) -> None:
+        ward33, ward30 = pair
+        activity = create_activity(ward33, ward30)
+        await send(ward30, signed(ward33, ward30, activity))
+        await (await ward30.as_role(Role.admin)).post(f"/api/v1/alliances/{ward33.url}/suspend")
+        later = utcnow() + timedelta(seconds=30)
+        again = await send(ward30, signed(ward33, ward30, activity, created=later))
+        assert again.status_code == 202
+        assert again.json() == {"status": "duplicate"}
+
+    async def test_a_new_activity_from_a_suspended_ally_is_503_retry_later(self, pair) -> None:
+        ward33, ward30 = pair
+        await (await ward30.as_role(Role.admin)).post(f"/api/v1/alliances/{ward33.url}/suspend")
+        before = await counts(ward30)
+        response = await send(ward30, signed(ward33, ward30, create_activity(ward33, ward30)))
+        assert response.status_code == 503
+        assert response.headers["retry-after"] == "3600"
+        assert response.json()["error"]["code"] == "alliance_suspended"
+        assert await counts(ward30) == before
+
+    async def test_a_deletion_outside_the_alliance_scopes_is_refused(self, nodes) -> None:
+        ward33, ward30 = await nodes.start("ward33"), await nodes.start("ward30")
+        await ally(ward33, ward30, scopes=["forums"])
+        created = create_activity(ward33, ward30)
+        response = await send(
+            ward30, signed(ward33, ward30, delete_activity(ward33, ward30, created, 2))
+        )
+        assert response.status_code == 403
+        assert response.json()["error"]["code"] == "out_of_scope"
+
+
+class TestOffersFromStrangers:
+    async def test_a_forged_offer_cannot_make_the_real_one_fail(self, nodes) -> None:
+        ward33, ward30 = await nodes.start("ward33"), await nodes.start("ward30")
+
+        def offer() -> dict[str, Any]:
+            return json.loads(serialize(build_activity(
+                node_id=ward33.url, type="Offer",
+                object={"type": "Alliance", "scopes": ["events"]},  # type: ignore[arg-type]
+                to=[ward30.url],
+            )))  # fmt: skip
+
+        # Someone else signs an offer claiming to be ward33: ward30 fetches ward33's
+        # document to check it, and refuses it
+        forger = generate_key()
+        forged = signed(ward33, ward30, offer(), key=forger,
+                        keyid=f"{ward33.url}#{ward33.runtime.keyring().active.kid}")  # fmt: skip
+        assert (await send(ward30, forged)).status_code == 401
+        # ward33's real offer within the minute is asked to retry (transient), not refused
+        real = await send(ward30, signed(ward33, ward30, offer()))
+        assert real.status_code == 429
+        assert real.headers["retry-after"] == "60"
+        assert real.json()["error"]["code"] == "offer_rate_limited"
+        # and goes through when retried after the minute
+        ward30.runtime.clock = lambda: utcnow() + timedelta(seconds=61)
+        retried = signed(ward33, ward30, offer(), created=utcnow() + timedelta(seconds=61))
+        assert (await send(ward30, retried)).status_code == 202
