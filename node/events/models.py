@@ -11,9 +11,11 @@ from __future__ import annotations
 import enum
 import unicodedata
 import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from zoneinfo import available_timezones
 
 import sqlalchemy as sa
@@ -291,6 +293,17 @@ class EventUpdate(BaseModel):
         return self
 
 
+OriginRelation = Literal["this_node", "ally", "former_ally"]
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Who owns an event, as this node knows them."""
+
+    name: str
+    relation: OriginRelation
+
+
 class EventPublic(BaseModel):
     """An event as callers see it. ``modified_date`` changes and ``version`` grows with every
     change; ``object_id`` is the event's id across the coalition."""
@@ -298,6 +311,11 @@ class EventPublic(BaseModel):
     id: str
     object_id: str
     origin: str = PydanticField(description="The node that owns the event, its only writer.")
+    origin_name: str = PydanticField(description="The owning organization's name.")
+    origin_relation: OriginRelation = PydanticField(
+        description="`this_node`; `ally`; or `former_ally` for what an ally shared before its "
+        "alliance ended (kept, no longer updated)."
+    )
     identifiers: list[str]
     title: str
     description: str
@@ -317,11 +335,14 @@ class EventPublic(BaseModel):
     modified_date: datetime
 
     @classmethod
-    def from_event(cls, event: Event) -> EventPublic:
+    def from_event(cls, event: Event, *, origins: Mapping[str, Origin]) -> EventPublic:
+        origin = origins.get(event.origin, Origin(name=event.origin, relation="former_ally"))
         return cls(
             id=event.id,
             object_id=event.object_id,
             origin=event.origin,
+            origin_name=origin.name,
+            origin_relation=origin.relation,
             identifiers=[f"ipo-node:{event.object_id}"],
             title=event.title,
             description=event.description,

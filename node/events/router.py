@@ -9,7 +9,7 @@ from pydantic import AwareDatetime
 
 from node.deps import MaybeUser, OrganizerUser, SessionDep, SettingsDep
 from node.errors import ErrorResponse
-from node.events import ics, service
+from node.events import ics, service, sharing
 from node.events.models import (
     EventCreate,
     EventPublic,
@@ -60,7 +60,7 @@ async def create_event(
     """
     event = await service.create_event(session, data=body, actor=principal.actor, settings=settings)
     response.headers["Location"] = f"{router.prefix}/{event.id}"
-    return EventPublic.from_event(event)
+    return EventPublic.from_event(event, origins=await sharing.origins(session, settings=settings))
 
 
 @router.get("", response_model=Page[EventPublic])
@@ -68,6 +68,7 @@ async def list_events(
     request: Request,
     principal: MaybeUser,
     session: SessionDep,
+    settings: SettingsDep,
     start_after: Annotated[
         AwareDatetime | None, Query(description="Only events starting at or after this time.")
     ] = None,
@@ -110,8 +111,9 @@ async def list_events(
         limit=limit,
         cursor=cursor,
     )
+    known = await sharing.origins(session, settings=settings)
     return Page[EventPublic](
-        items=[EventPublic.from_event(event) for event in events],
+        items=[EventPublic.from_event(event, origins=known) for event in events],
         next_cursor=next_cursor,
         next=next_link(request, next_cursor),
     )
@@ -133,12 +135,14 @@ async def calendar_feed(session: SessionDep, settings: SettingsDep) -> Response:
 
 
 @router.get("/{event_id}", response_model=EventPublic, responses={**NOT_FOUND, **GONE})
-async def get_event(event_id: str, principal: MaybeUser, session: SessionDep) -> EventPublic:
+async def get_event(
+    event_id: str, principal: MaybeUser, session: SessionDep, settings: SettingsDep
+) -> EventPublic:
     """One event, if the caller may see it. A hidden event answers 404, like a missing one."""
     event = await service.get_event(
         session, event_id=event_id, role=principal.role if principal else None
     )
-    return EventPublic.from_event(event)
+    return EventPublic.from_event(event, origins=await sharing.origins(session, settings=settings))
 
 
 @router.patch("/{event_id}", response_model=EventPublic, responses={**NOT_FOUND, **CONFLICT})
@@ -153,7 +157,7 @@ async def update_event(
     event = await service.update_event(
         session, event_id=event_id, data=body, actor=principal.actor, settings=settings
     )
-    return EventPublic.from_event(event)
+    return EventPublic.from_event(event, origins=await sharing.origins(session, settings=settings))
 
 
 @router.post("/{event_id}/cancel", response_model=EventPublic, responses={**NOT_FOUND, **CONFLICT})
@@ -164,7 +168,7 @@ async def cancel_event(
     event = await service.cancel_event(
         session, event_id=event_id, actor=principal.actor, settings=settings
     )
-    return EventPublic.from_event(event)
+    return EventPublic.from_event(event, origins=await sharing.origins(session, settings=settings))
 
 
 @router.delete(

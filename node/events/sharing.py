@@ -17,19 +17,36 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from federation.errors import OriginMismatch
 from federation.handlers import AllianceChange, HandlerRegistry
-from federation.models import Peer
+from federation.models import AllianceState, Peer
 from federation.outbox import allies_sharing, build_activity, enqueue
+from federation.peers import list_peers
 from federation.replicas import bury, is_buried, is_newer, lift
 from federation.storage import utcnow
 from node.config import Settings
 from node.events import repository
-from node.events.models import Event, EventStatus, EventType, Visibility
+from node.events.models import (
+    Event,
+    EventStatus,
+    EventType,
+    Origin,
+    OriginRelation,
+    Visibility,
+)
 from schemas import event as wire
 from schemas.activity import Activity, ActivityType, Tombstone
 from schemas.base import Location
 
 SCOPE = "events"
 SHARED_VISIBILITIES = (Visibility.public, Visibility.coalition)
+
+
+async def origins(session: AsyncSession, *, settings: Settings) -> dict[str, Origin]:
+    """Every event owner this node knows: itself and its peers, by node id (one query)."""
+    known = {settings.public_url: Origin(name=settings.name, relation="this_node")}
+    for peer in await list_peers(session):
+        relation: OriginRelation = "former_ally" if peer.state is AllianceState.ended else "ally"
+        known[peer.node_id] = Origin(name=peer.name, relation=relation)
+    return known
 
 
 def is_shared(event: Event) -> bool:

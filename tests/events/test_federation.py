@@ -57,6 +57,24 @@ class TestSharing:
             assert replica["wards"] == [33, 35]
             assert replica["location"]["venue"] == "Hall"
 
+    async def test_what_a_former_ally_shared_stays_marked_as_such(self, nodes):
+        ward33 = await nodes.start("ward33", display_name="33rd Ward Working Families")
+        ward30 = await nodes.start("ward30")
+        await ally(ward33, ward30)
+        await create(ward33)
+        await deliver_all(ward33, ward30)
+        [replica] = await listed(ward30)
+        assert (replica["origin_name"], replica["origin_relation"]) == (
+            "33rd Ward Working Families",
+            "ally",
+        )
+        [own] = await listed(ward33)
+        assert own["origin_relation"] == "this_node"
+        await (await ward33.as_role(Role.admin)).post(f"/api/v1/alliances/{ward30.url}/end")
+        await deliver_all(ward33, ward30)
+        [kept] = await listed(ward30)
+        assert kept["origin_relation"] == "former_ally"
+
     async def test_updates_and_deletion_follow(self, nodes):
         ward33, ward30 = await nodes.start("ward33"), await nodes.start("ward30")
         await ally(ward33, ward30)
