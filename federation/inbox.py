@@ -2,20 +2,22 @@
 
 Every check happens before anything is written, cheapest first::
 
-    body over 64 KiB                                    -> 413 body_too_large
+    body over 64 KiB                                    -> 413 payload_too_large
     no Signature / Signature-Input                      -> 401 signature_missing
     body not a JSON object                              -> 400 malformed_request
     keyid not "<node id>#<kid>"                         -> 401 signature_invalid
     signer unknown, and not an alliance Offer           -> 403 not_an_ally
-    signer unknown, Offer: fetch the claimed origin's node document (once a minute at most)
+    signer unknown, Offer: fetch the claimed origin's node document, once a minute at
+      most per origin                                   -> 429 offer_rate_limited / 502
     signature, digest, +-5 min window, replay           -> 401 (see federation.signing)
     key unknown for a known peer: refetch its keys (once a minute at most), verify again
     not a valid activity                                -> 422 schema_invalid
     actor != signer, an authored id off the actor's origin,
       or not addressed to this node                     -> 403 origin_mismatch
+    activity id already received                        -> 202 {"status": "duplicate"}
+    alliance suspended by our admin                     -> 503 alliance_suspended (retry)
     alliance state or scope forbids it                  -> 403 not_an_ally / out_of_scope
     nobody here handles it                              -> 422 schema_invalid
-    activity id already received                        -> 202 {"status": "duplicate"}
     the handler refuses it (a FederationError)          -> its status; nothing is kept
     the handler breaks                                  -> 202; kept as failed, retried later
     otherwise                                           -> 202 {"status": "accepted"}
@@ -54,6 +56,7 @@ from federation.errors import (
     SchemaInvalid,
     SignatureInvalid,
     SignatureMissing,
+    TryLater,
     UnknownKey,
 )
 from federation.handlers import object_type_of
@@ -94,8 +97,12 @@ class Sender:
         400: {"description": "Not a JSON object."},
         401: {"description": "Missing, bad, expired or replayed signature, or wrong digest."},
         403: {"description": "Not an ally, outside the alliance's scopes, or wrong origin."},
+        409: {"description": "The alliance is not in a state that allows this."},
         413: {"description": "Body over 64 KiB."},
         422: {"description": "Not a valid activity, or not one this node handles."},
+        429: {"description": "An offer from this origin was just checked; retry after a minute."},
+        502: {"description": "The offering node's document could not be fetched."},
+        503: {"description": "The alliance is suspended here; retry later (Retry-After)."},
     },
 )
 async def inbox(request: Request) -> JSONResponse:
@@ -381,7 +388,10 @@ async def _receive_key_rotation(
         raise MalformedRequest("A key rotation carries a KeyRotation object.")
     new_key = rotation.new_key.model_dump(mode="json", exclude_none=True)
     if not usable_public_keys({"keys": [new_key]}, owner=peer.node_id, now=runtime.clock()):
-        raise MalformedRequest("The new key's kid is not the thumbprint of its key material.")
+        raise MalformedRequest(
+            "The new key is not usable: its kid must be the thumbprint of its key material, "
+            "and it must not have expired."
+        )
     keys = [jwk for jwk in peer.keys.get("keys", []) if jwk.get("kid") != rotation.new_key.kid]
     old = [jwk for jwk in keys if jwk.get("kid") == rotation.old_kid]
     if not old:
@@ -472,6 +482,11 @@ async def retry_failed(runtime: FederationRuntime, *, limit: int = 50) -> int:
                 handle = _authorize(runtime, activity, peer, Sender(activity.actor, peer))
                 async with session.begin_nested():
                     await handle(session, activity, peer)
+            except TryLater as exc:
+                # Not the handler's fault (the alliance is suspended): wait, spend no attempt.
+                row.attempts -= 1
+                row.last_error = exc.message
+                row.next_attempt_at = now + timedelta(hours=1)
             except Exception as exc:  # kept, with the reason, for the admin and a later try
                 row.last_error = f"{type(exc).__name__}: {exc}"[:1000]
                 row.next_attempt_at = now + INBOX_RETRY_AFTER * row.attempts

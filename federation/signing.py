@@ -344,7 +344,8 @@ def _verify(
         # The package wraps what our key resolver raises; hand that back as it was.
         if isinstance(exc.__cause__, FederationError):
             raise exc.__cause__ from None
-        raise SignatureInvalid(f"The request signature is not valid: {exc}") from exc
+        reason = str(exc) or "it does not verify with the sender's key"
+        raise SignatureInvalid(f"The request signature is not valid: {reason}.") from exc
     if len(results) != 1:
         raise SignatureInvalid("Send exactly one signature.")
     result = results[0]

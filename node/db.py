@@ -30,11 +30,22 @@ SQLITE_BUSY_TIMEOUT_MS = 15_000
 
 
 def create_engine(database_url: str, **kwargs: Any) -> AsyncEngine:
-    """An async engine for a SQLite or PostgreSQL URL, configured for durability."""
+    """An async engine for a SQLite or PostgreSQL URL, configured for durability.
+
+    SQLite has one writer at a time. With several pooled connections, a process's own
+    transactions would contend for that lock and wait in SQLite's busy handler, which sleeps
+    in growing steps (tail latencies of seconds under load). One connection per process makes
+    them queue in order instead; other processes (a separate worker, the CLI) still wait
+    through ``busy_timeout``. A unit of work must therefore never open a second session
+    while its first is open.
+    """
     if database_url.startswith("sqlite"):
         engine = create_async_engine(
             database_url,
             connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+            pool_size=1,
+            max_overflow=0,
+            pool_timeout=SQLITE_BUSY_TIMEOUT_MS / 1000,
             **kwargs,
         )
         _configure_sqlite(engine)
