@@ -10,6 +10,8 @@
     ipo-node deliveries --data-dir DIR [--retry [PEER]]
     ipo-node rotate-key --data-dir DIR [--grace-days N]
     ipo-node demo     [--data-dir DIR] [--port P] [--once]
+    ipo-node backup   --data-dir DIR OUT
+    ipo-node restore  --data-dir NEW_DIR [--database-url URL] BACKUP
 
 Every command that reads a node's configuration takes ``--data-dir`` (or ``IPO_DATA_DIR``).
 Errors a person can fix are printed as one plain sentence and exit with status 2.
@@ -43,6 +45,7 @@ from node.accounts.models import Role, UserCreate
 from node.alliances import service as alliances
 from node.alliances.models import AlliancePublic
 from node.audit.service import CLI, record
+from node.backup import BackupError, backup, restore
 from node.config import CONFIG_FILE, ConfigError, Settings, load_settings, write_config_file
 from node.db import create_engine, create_session_maker, session_scope
 from node.demo import run_demo
@@ -128,6 +131,15 @@ def build_parser() -> argparse.ArgumentParser:
     _data_dir_argument(rotate)
     rotate.add_argument("--grace-days", type=int, default=7, help="how long the old key works")
 
+    backup_ = commands.add_parser("backup", help="write a backup: database, config and keys")
+    _data_dir_argument(backup_)
+    backup_.add_argument("out", type=Path, help="the archive to write, or a directory for it")
+
+    restore_ = commands.add_parser("restore", help="recreate a node from a backup")
+    _data_dir_argument(restore_)
+    restore_.add_argument("backup", type=Path, help="the archive `ipo-node backup` wrote")
+    restore_.add_argument("--database-url", help="an empty database to restore into")
+
     demo = commands.add_parser("demo", help="run a local demo node with sample data")
     _data_dir_argument(demo, default=".demo")
     demo.add_argument("--port", type=int, default=8000)
@@ -148,6 +160,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "deliveries": cmd_deliveries,
         "rotate-key": cmd_rotate_key,
         "demo": cmd_demo,
+        "backup": cmd_backup,
+        "restore": cmd_restore,
     }
     try:
         handlers[args.command](args)
@@ -159,6 +173,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         DatabaseUnreachable,
         NodeError,
         FederationError,
+        BackupError,
     ) as exc:
         print(f"ipo-node {args.command}: {exc}", file=sys.stderr)
         return 2
@@ -441,6 +456,21 @@ def cmd_rotate_key(args: argparse.Namespace) -> None:
     told = asyncio.run(announce())
     print(f"New key {new.kid} signs from now on.")
     print(f"Old key {old.kid} stays valid for {args.grace_days} days; {told} peers will be told.")
+
+
+# ---- backup ---------------------------------------------------------------------------------
+
+
+def cmd_backup(args: argparse.Namespace) -> None:
+    path, manifest = backup(args.data_dir, args.out)
+    print(f"Wrote {path} ({manifest.database} at revision {manifest.alembic_revision}, "
+          f"keys {', '.join(manifest.key_kids)})")  # fmt: skip
+
+
+def cmd_restore(args: argparse.Namespace) -> None:
+    manifest = restore(args.data_dir, args.backup, database_url=args.database_url)
+    print(f"Restored {manifest.node_id} (backup of {manifest.created}) into {args.data_dir}")
+    print(f"Start it with: ipo-node serve --data-dir {args.data_dir}")
 
 
 # ---- demo -----------------------------------------------------------------------------------
