@@ -17,6 +17,7 @@ SCOPE_OF_OBJECT_TYPE: Final[dict[str, str]] = {
     "JointEndorsement": "endorsements",
     "ForumPlan": "forums",
     "CanvassCall": "canvass",
+    "EndorsementSignature": "endorsements",
 }
 """The alliance scope each shared object type falls under."""
 

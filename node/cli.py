@@ -12,6 +12,7 @@
     ipo-node demo     [--data-dir DIR] [--port P] [--once]
     ipo-node backup   --data-dir DIR OUT
     ipo-node restore  --data-dir NEW_DIR [--database-url URL] BACKUP
+    ipo-node verify   BUNDLE.json
 
 Every command that reads a node's configuration takes ``--data-dir`` (or ``IPO_DATA_DIR``).
 Errors a person can fix are printed as one plain sentence and exit with status 2.
@@ -49,6 +50,7 @@ from node.backup import BackupError, backup, restore
 from node.config import CONFIG_FILE, ConfigError, Settings, load_settings, write_config_file
 from node.db import create_engine, create_session_maker, session_scope
 from node.demo import run_demo
+from node.endorsements import bundle as endorsement_bundle
 from node.errors import NodeError
 from node.federation_setup import start_federation
 from node.migrate import DatabaseTooNew, DatabaseUnreachable, head_revision, prepare_database
@@ -140,6 +142,9 @@ def build_parser() -> argparse.ArgumentParser:
     restore_.add_argument("backup", type=Path, help="the archive `ipo-node backup` wrote")
     restore_.add_argument("--database-url", help="an empty database to restore into")
 
+    verify = commands.add_parser("verify", help="check an endorsement bundle offline")
+    verify.add_argument("bundle", type=Path, help="GET /api/v1/endorsements/ID/bundle")
+
     demo = commands.add_parser("demo", help="run a local demo node with sample data")
     _data_dir_argument(demo, default=".demo")
     demo.add_argument("--port", type=int, default=8000)
@@ -162,6 +167,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "demo": cmd_demo,
         "backup": cmd_backup,
         "restore": cmd_restore,
+        "verify": cmd_verify,
     }
     try:
         handlers[args.command](args)
@@ -174,6 +180,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         NodeError,
         FederationError,
         BackupError,
+        endorsement_bundle.BundleError,
     ) as exc:
         print(f"ipo-node {args.command}: {exc}", file=sys.stderr)
         return 2
@@ -471,6 +478,17 @@ def cmd_restore(args: argparse.Namespace) -> None:
     manifest = restore(args.data_dir, args.backup, database_url=args.database_url)
     print(f"Restored {manifest.node_id} (backup of {manifest.created}) into {args.data_dir}")
     print(f"Start it with: ipo-node serve --data-dir {args.data_dir}")
+
+
+# ---- verify ---------------------------------------------------------------------------------
+
+
+def cmd_verify(args: argparse.Namespace) -> None:
+    """Print which signatures hold; exit 2 unless all hold and the rule is met."""
+    report = endorsement_bundle.check_file(args.bundle)
+    print(report.render())
+    if not report.ok:
+        raise CommandError("the bundle does not verify")
 
 
 # ---- demo -----------------------------------------------------------------------------------

@@ -25,6 +25,7 @@ from federation.runtime import FederationRuntime
 from node import __version__
 from node.alliances import service as alliances
 from node.config import Settings
+from node.endorsements import sharing as endorsements_sharing
 from node.events import sharing as events_sharing
 
 log = logging.getLogger(__name__)
@@ -37,6 +38,7 @@ def build_registry(settings: Settings) -> HandlerRegistry:
     registry = HandlerRegistry()
     alliances.register(registry)
     events_sharing.register(registry, settings=settings)
+    endorsements_sharing.register(registry, settings=settings)
     return registry
 
 

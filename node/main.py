@@ -21,6 +21,7 @@ from node.alliances.router import router as alliances_router
 from node.audit.router import router as audit_router
 from node.config import Settings
 from node.db import create_engine, create_session_maker
+from node.endorsements.router import router as endorsements_router
 from node.errors import ErrorResponse, install_error_handlers
 from node.events.router import feeds as feeds_router
 from node.events.router import router as events_router
@@ -98,6 +99,7 @@ def create_app(
         events_router,
         feeds_router,
         alliances_router,
+        endorsements_router,
         inbox_router,
     ):
         app.include_router(router)

@@ -3,12 +3,14 @@
 from federation import models as federation_models
 from node.accounts import models as accounts_models
 from node.audit import models as audit_models
+from node.endorsements import models as endorsements_models
 from node.events import models as events_models
 from node.members import models as members_models
 
 __all__ = [
     "accounts_models",
     "audit_models",
+    "endorsements_models",
     "events_models",
     "federation_models",
     "members_models",

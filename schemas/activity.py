@@ -21,6 +21,7 @@ from typing import Annotated, Literal
 from pydantic import AwareDatetime, Field
 
 from schemas.base import NodeId, ObjectId, WireModel
+from schemas.endorsement import EndorsementSignature, JointEndorsement
 from schemas.event import Event
 from schemas.node_document import PublicJwk
 
@@ -82,7 +83,8 @@ class KeyRotation(WireModel):
 
 
 EmbeddedObject = Annotated[
-    Event | AllianceOffer | Tombstone | KeyRotation, Field(discriminator="type")
+    Event | AllianceOffer | Tombstone | KeyRotation | JointEndorsement | EndorsementSignature,
+    Field(discriminator="type"),
 ]
 """An object embedded in an activity, told apart by its ``type``."""
 
@@ -104,6 +106,12 @@ class Activity(WireModel):
     """The nodes it is addressed to."""
 
 
+_AUTHORED = Event | Tombstone | JointEndorsement | EndorsementSignature
+"""Embedded objects whose ``id`` the sender authors: its own shared objects and tombstones; an
+endorsement by its proposer; a signature (``Create``, ``Undo``) by its signer, so no node can
+sign, decline or withdraw on another node's behalf."""
+
+
 def authored_ids(activity: Activity) -> list[str]:
     """Every id the activity claims its actor authored, for the receiver's origin check.
 
@@ -121,6 +129,6 @@ def authored_ids(activity: Activity) -> list[str]:
     ids = [activity.id]
     embedded = activity.object
     # An Announce relays somebody else's object: its embedded copy proves nothing by itself.
-    if activity.type != "Announce" and isinstance(embedded, Event | Tombstone):
+    if activity.type != "Announce" and isinstance(embedded, _AUTHORED):
         ids.append(embedded.id)
     return ids

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from schemas.activity import Activity
 from schemas.base import WireModel
+from schemas.endorsement import EndorsementSignature, JointEndorsement
 from schemas.event import Event
 from schemas.node_document import NodeDocument
 
@@ -22,6 +23,8 @@ TOP_LEVEL_MODELS: dict[str, type[WireModel]] = {
     "activity.json": Activity,
     "event.json": Event,
     "node-document.json": NodeDocument,
+    "joint-endorsement.json": JointEndorsement,
+    "endorsement-signature.json": EndorsementSignature,
 }
 """File name -> the model whose schema it holds."""
 

@@ -323,7 +323,13 @@ class TestExportedSchemas:
         assert render_all() == render_all()
 
     def test_every_top_level_model_has_a_file(self) -> None:
-        assert sorted(render_all()) == ["activity.json", "event.json", "node-document.json"]
+        assert sorted(render_all()) == [
+            "activity.json",
+            "endorsement-signature.json",
+            "event.json",
+            "joint-endorsement.json",
+            "node-document.json",
+        ]
 
     def test_the_event_schema_forbids_unknown_fields_and_private_visibility(self) -> None:
         schema = TypeAdapter(dict[str, Any]).validate_json(render_all()["event.json"])

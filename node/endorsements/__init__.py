@@ -1,0 +1,1 @@
+"""Joint endorsements: proposed here or by allies, co-signed, verifiable by anyone."""
