@@ -211,7 +211,8 @@ async def delete_event(
 
 async def _writable_event(session: AsyncSession, *, event_id: str, settings: Settings) -> Event:
     # Writers are organizers and admins, who see every visibility: no hiding needed here.
-    event = await repository.get_event(session, event_id=event_id)
+    # Locked: two concurrent edits must not both publish the same next version to allies.
+    event = await session.get(Event, event_id, with_for_update=True)
     if event is None:
         raise EventNotFound(f"No event {event_id} on this node.")
     if event.origin != settings.public_url:
