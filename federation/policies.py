@@ -15,9 +15,13 @@ from federation.models import AllianceState
 SCOPE_OF_OBJECT_TYPE: Final[dict[str, str]] = {
     "Event": "events",
     "JointEndorsement": "endorsements",
-    "ForumPlan": "forums",
-    "CanvassCall": "canvass",
     "EndorsementSignature": "endorsements",
+    "ForumPlan": "forums",
+    "ForumAction": "forums",
+    "CanvassCall": "canvass",
+    "CanvassCommitment": "canvass",
+    "CommitmentStatus": "canvass",
+    "CanvassReport": "canvass",
 }
 """The alliance scope each shared object type falls under."""
 

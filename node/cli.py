@@ -10,9 +10,9 @@
     ipo-node deliveries --data-dir DIR [--retry [PEER]]
     ipo-node rotate-key --data-dir DIR [--grace-days N]
     ipo-node demo     [--data-dir DIR] [--port P] [--once]
+    ipo-node verify   BUNDLE.json
     ipo-node backup   --data-dir DIR OUT
     ipo-node restore  --data-dir NEW_DIR [--database-url URL] BACKUP
-    ipo-node verify   BUNDLE.json
 
 Every command that reads a node's configuration takes ``--data-dir`` (or ``IPO_DATA_DIR``).
 Errors a person can fix are printed as one plain sentence and exit with status 2.
@@ -165,9 +165,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         "deliveries": cmd_deliveries,
         "rotate-key": cmd_rotate_key,
         "demo": cmd_demo,
+        "verify": cmd_verify,
         "backup": cmd_backup,
         "restore": cmd_restore,
-        "verify": cmd_verify,
     }
     try:
         handlers[args.command](args)

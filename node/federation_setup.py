@@ -24,9 +24,11 @@ from federation.keys import KeyringHolder
 from federation.runtime import FederationRuntime
 from node import __version__
 from node.alliances import service as alliances
+from node.canvass import handlers as canvass_handlers
 from node.config import Settings
 from node.endorsements import sharing as endorsements_sharing
 from node.events import sharing as events_sharing
+from node.forums import handlers as forums_handlers
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +41,8 @@ def build_registry(settings: Settings) -> HandlerRegistry:
     alliances.register(registry)
     events_sharing.register(registry, settings=settings)
     endorsements_sharing.register(registry, settings=settings)
+    canvass_handlers.register(registry, settings=settings)
+    forums_handlers.register(registry, settings=settings)
     return registry
 
 

@@ -19,6 +19,8 @@ from node import __version__
 from node.accounts.router import router as accounts_router
 from node.alliances.router import router as alliances_router
 from node.audit.router import router as audit_router
+from node.canvass.router import router as canvass_router
+from node.canvass.router import signups as canvass_signups_router
 from node.config import Settings
 from node.db import create_engine, create_session_maker
 from node.endorsements.router import router as endorsements_router
@@ -26,6 +28,7 @@ from node.errors import ErrorResponse, install_error_handlers
 from node.events.router import feeds as feeds_router
 from node.events.router import router as events_router
 from node.federation_setup import start_federation
+from node.forums.router import router as forums_router
 from node.members.router import router as members_router
 from node.ops.limits import BodySizeLimit
 from node.ops.logging import RequestLog
@@ -98,8 +101,11 @@ def create_app(
         members_router,
         events_router,
         feeds_router,
-        alliances_router,
         endorsements_router,
+        forums_router,
+        canvass_router,
+        canvass_signups_router,
+        alliances_router,
         inbox_router,
     ):
         app.include_router(router)

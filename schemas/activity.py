@@ -21,8 +21,10 @@ from typing import Annotated, Literal
 from pydantic import AwareDatetime, Field
 
 from schemas.base import NodeId, ObjectId, WireModel
+from schemas.canvass import CanvassCall, CanvassCommitment, CanvassReport, CommitmentStatus
 from schemas.endorsement import EndorsementSignature, JointEndorsement
 from schemas.event import Event
+from schemas.forum import ForumAction, ForumPlan
 from schemas.node_document import PublicJwk
 
 ActivityType = Literal[
@@ -83,7 +85,18 @@ class KeyRotation(WireModel):
 
 
 EmbeddedObject = Annotated[
-    Event | AllianceOffer | Tombstone | KeyRotation | JointEndorsement | EndorsementSignature,
+    Event
+    | AllianceOffer
+    | Tombstone
+    | KeyRotation
+    | CanvassCall
+    | CanvassCommitment
+    | CommitmentStatus
+    | CanvassReport
+    | JointEndorsement
+    | EndorsementSignature
+    | ForumPlan
+    | ForumAction,
     Field(discriminator="type"),
 ]
 """An object embedded in an activity, told apart by its ``type``."""
@@ -106,10 +119,22 @@ class Activity(WireModel):
     """The nodes it is addressed to."""
 
 
-_AUTHORED = Event | Tombstone | JointEndorsement | EndorsementSignature
-"""Embedded objects whose ``id`` the sender authors: its own shared objects and tombstones; an
-endorsement by its proposer; a signature (``Create``, ``Undo``) by its signer, so no node can
-sign, decline or withdraw on another node's behalf."""
+_AUTHORED = (
+    Event
+    | Tombstone
+    | JointEndorsement
+    | EndorsementSignature
+    | CanvassCall
+    | CanvassCommitment
+    | CommitmentStatus
+    | CanvassReport
+    | ForumPlan
+    | ForumAction
+)
+"""Embedded objects whose ``id`` the sender authors, so nobody acts in another's name: its own
+shared objects, tombstones and answers (an endorsement, canvass call, report or forum plan by
+its origin); a signature by its signer; a canvass commitment by the volunteer's node; a forum
+action by the co-host acting."""
 
 
 def authored_ids(activity: Activity) -> list[str]:

@@ -12,8 +12,15 @@ from pathlib import Path
 
 from schemas.activity import Activity
 from schemas.base import WireModel
+from schemas.canvass import (
+    CanvassCall,
+    CanvassCommitment,
+    CanvassReport,
+    CommitmentStatus,
+)
 from schemas.endorsement import EndorsementSignature, JointEndorsement
 from schemas.event import Event
+from schemas.forum import ForumAction, ForumPlan
 from schemas.node_document import NodeDocument
 
 JSON_DIR = Path(__file__).parent / "json"
@@ -21,10 +28,16 @@ JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 
 TOP_LEVEL_MODELS: dict[str, type[WireModel]] = {
     "activity.json": Activity,
-    "event.json": Event,
-    "node-document.json": NodeDocument,
-    "joint-endorsement.json": JointEndorsement,
     "endorsement-signature.json": EndorsementSignature,
+    "event.json": Event,
+    "forum-plan.json": ForumPlan,
+    "forum-action.json": ForumAction,
+    "canvass-call.json": CanvassCall,
+    "canvass-commitment.json": CanvassCommitment,
+    "commitment-status.json": CommitmentStatus,
+    "canvass-report.json": CanvassReport,
+    "joint-endorsement.json": JointEndorsement,
+    "node-document.json": NodeDocument,
 }
 """File name -> the model whose schema it holds."""
 

@@ -1,0 +1,1 @@
+"""Cross-ward canvass calls: hosting a call, relaying allies' calls, volunteers' sign-ups."""

@@ -1,0 +1,730 @@
+"""Canvass calls: the rules, on the host's side and on the volunteer's side.
+
+A commitment's life, as the host holds it::
+
+    Join ──> committed ──(Undo)──> withdrawn      (frees the place: the first waiting is promoted)
+         └─> waitlisted ──(a place frees)──> committed
+         └─> refused                            (full shift and full waitlist, or shift closed)
+    committed | waitlisted ──(shift or call cancelled)──> cancelled
+
+A sign-up on the volunteer's node starts ``pending`` and takes each state the host answers.
+Every change of counts bumps the call's version and re-broadcasts it, so every ally shows
+the same committed and remaining counts. A volunteer of the host ward signs up the same way
+on her own node; the commitment is then taken in the same transaction, with no federation.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+from datetime import UTC
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from federation.errors import OriginMismatch, SchemaInvalid
+from federation.models import AllianceState, Peer
+from federation.replicas import is_newer
+from federation.storage import utcnow
+from node.accounts.models import Role, User
+from node.audit.service import Actor, record
+from node.canvass import repository, sharing
+from node.canvass.models import (
+    ACTIVE_SIGNUP_STATES,
+    CallCreate,
+    CallStatus,
+    CampaignKind,
+    CanvassCall,
+    CanvassCommitment,
+    CanvassReport,
+    CanvassShift,
+    CanvassSignup,
+    CommitmentState,
+    ReportCreate,
+    ShiftStatus,
+    SignupCreate,
+    SignupState,
+)
+from node.config import Settings
+from node.errors import Conflict, InvalidInput, NotFound
+from node.members import repository as members
+from schemas import canvass as wire
+
+
+class CallNotFound(NotFound):
+    code = "canvass_call_not_found"
+
+
+class ShiftNotFound(NotFound):
+    code = "shift_not_found"
+
+
+class SignupNotFound(NotFound):
+    code = "signup_not_found"
+
+
+class CallNotLocal(Conflict):
+    code = "canvass_call_not_local"
+
+
+class CallIsLocal(Conflict):
+    code = "canvass_call_is_local"
+
+
+class ShiftClosed(Conflict):
+    code = "shift_closed"
+
+
+class AlreadySignedUp(Conflict):
+    code = "already_signed_up"
+
+
+class HostUnreachable(Conflict):
+    code = "host_not_an_ally"
+
+
+class UnknownShift(SchemaInvalid):
+    """A commitment names a shift this node does not host: refused, nothing kept."""
+
+    code = "unknown_shift"
+
+
+HELD = (CommitmentState.committed, CommitmentState.waitlisted)
+
+
+# ---- reading --------------------------------------------------------------------------------
+
+
+async def visible_call(
+    session: AsyncSession, *, call_id: str, role: Role, settings: Settings
+) -> CanvassCall:
+    """A call the caller may see: organizers see every call this node holds; members see
+    this node's own and those relayed to them. A hidden call is reported as missing."""
+    call = await repository.get_call(session, call_id=call_id)
+    if call is None or not _member_may_see(call, role=role, settings=settings):
+        raise CallNotFound(f"No canvass call {call_id} on this node.")
+    return call
+
+
+def _member_may_see(call: CanvassCall, *, role: Role, settings: Settings) -> bool:
+    if role.includes(Role.organizer):
+        return True
+    return call.origin == settings.public_url or call.relayed_at is not None
+
+
+async def list_calls(
+    session: AsyncSession, *, role: Role, settings: Settings
+) -> list[tuple[CanvassCall, list[CanvassShift]]]:
+    calls = await repository.list_calls(
+        session, origin=settings.public_url, everything=role.includes(Role.organizer)
+    )
+    shifts = await repository.shifts_of_calls(session, call_ids=[call.id for call in calls])
+    return [(call, shifts[call.id]) for call in calls]
+
+
+# ---- the host -------------------------------------------------------------------------------
+
+
+async def create_call(
+    session: AsyncSession, *, data: CallCreate, actor: Actor, settings: Settings
+) -> tuple[CanvassCall, list[CanvassShift]]:
+    now = utcnow()
+    for index, given_shift in enumerate(data.shifts):
+        if given_shift.start_date <= now:
+            raise InvalidInput("Shifts must start in the future.", field=["body", "shifts", index])
+    ordered = sorted(data.shifts, key=lambda shift: shift.start_date)
+    call = CanvassCall(
+        object_id="",
+        origin=settings.public_url,
+        title=data.title,
+        campaign_kind=CampaignKind(data.campaign.kind),
+        campaign_name=data.campaign.name,
+        wards=data.wards,
+        turf_description=data.turf_description,
+        staging_location=data.staging_location.model_dump(mode="json", exclude_none=True),
+        languages_needed=list(data.languages_needed),
+        materials=data.materials,
+        contact=data.contact.model_dump(mode="json", exclude_none=True) if data.contact else None,
+        waitlist_limit=data.waitlist_limit,
+        expires_at=ordered[-1].start_date.astimezone(UTC),
+        created_by=actor.user_id,
+        created_at=now,
+        updated_at=now,
+    )
+    call.object_id = f"{settings.public_url}/canvass-calls/{call.id}"
+    session.add(call)
+    await session.flush()
+    shifts = []
+    for position, given in enumerate(ordered):
+        shift = CanvassShift(
+            call_id=call.id,
+            object_id="",
+            position=position,
+            start_date=given.start_date.astimezone(UTC),
+            end_date=given.end_date.astimezone(UTC),
+            capacity=given.capacity,
+        )
+        shift.object_id = f"{call.object_id}/shifts/{shift.id}"
+        shifts.append(shift)
+    session.add_all(shifts)
+    await session.flush()
+    await sharing.share_call(session, call=call, shifts=shifts, node_id=settings.public_url)
+    await record(
+        session,
+        actor=actor,
+        action="canvass_call.create",
+        object_type="canvass_call",
+        object_id=call.id,
+        detail={"shifts": len(shifts)},
+    )
+    return call, shifts
+
+
+async def cancel_call(
+    session: AsyncSession, *, call_id: str, actor: Actor, settings: Settings
+) -> tuple[CanvassCall, list[CanvassShift]]:
+    """Cancel every shift and the call; each volunteer's node hears about her commitment."""
+    call = await _own_call(session, call_id=call_id, settings=settings)
+    shifts = await repository.shifts_of(session, call_id=call.id)
+    if call.status is CallStatus.cancelled:
+        return call, shifts
+    call.status = CallStatus.cancelled
+    for shift in shifts:
+        await _close_shift(session, call=call, shift=shift, settings=settings)
+    await _touch(session, call, shifts, settings=settings)
+    await record(
+        session,
+        actor=actor,
+        action="canvass_call.cancel",
+        object_type="canvass_call",
+        object_id=call.id,
+        detail={"version": call.version},
+    )
+    return call, shifts
+
+
+async def cancel_shift(
+    session: AsyncSession, *, call_id: str, shift_id: str, actor: Actor, settings: Settings
+) -> tuple[CanvassCall, list[CanvassShift]]:
+    call = await _own_call(session, call_id=call_id, settings=settings)
+    shifts = await repository.shifts_of(session, call_id=call.id)
+    shift = next((s for s in shifts if s.id == shift_id), None)
+    if shift is None:
+        raise ShiftNotFound(f"Call {call_id} has no shift {shift_id}.")
+    if shift.status is ShiftStatus.cancelled:
+        return call, shifts
+    await _close_shift(session, call=call, shift=shift, settings=settings)
+    await _touch(session, call, shifts, settings=settings)
+    await record(
+        session,
+        actor=actor,
+        action="canvass_shift.cancel",
+        object_type="canvass_call",
+        object_id=call.id,
+        detail={"shift": shift.id, "version": call.version},
+    )
+    return call, shifts
+
+
+async def roster(
+    session: AsyncSession, *, call_id: str, shift_id: str, settings: Settings
+) -> list[CanvassCommitment]:
+    """The host's view of a shift: handles, and names or contacts only where consented."""
+    call = await _own_call(session, call_id=call_id, settings=settings, allow_cancelled=True)
+    shift = await _shift_of(session, call=call, shift_id=shift_id)
+    return await repository.commitments_of(session, shift_id=shift.id)
+
+
+async def post_report(
+    session: AsyncSession, *, call_id: str, data: ReportCreate, actor: Actor, settings: Settings
+) -> CanvassReport:
+    """Keep the raw counts here; allies receive them with every count under 5 suppressed."""
+    call = await _own_call(session, call_id=call_id, settings=settings, allow_cancelled=True)
+    shift = await _shift_of(session, call=call, shift_id=data.shift_id)
+    if shift.start_date > utcnow():
+        raise Conflict("A report comes after the shift has started.")
+    report = CanvassReport(
+        object_id="",
+        call_id=call.id,
+        shift_object_id=shift.object_id,
+        precincts=[row.model_dump() for row in data.precincts],
+    )
+    report.object_id = f"{call.object_id}/reports/{report.id}"
+    session.add(report)
+    await session.flush()
+    await sharing.share_report(session, report=report, call=call, node_id=settings.public_url)
+    await record(
+        session,
+        actor=actor,
+        action="canvass_report.create",
+        object_type="canvass_call",
+        object_id=call.id,
+        detail={"shift": shift.id, "precincts": len(data.precincts)},
+    )
+    return report
+
+
+async def reports(
+    session: AsyncSession, *, call: CanvassCall, settings: Settings
+) -> list[CanvassReport]:
+    return await repository.reports_of(session, call_id=call.id)
+
+
+async def take_commitment(
+    session: AsyncSession, *, payload: wire.CanvassCommitment, home_node: str, settings: Settings
+) -> None:
+    """Fold a commitment into one of our shifts: a place, a waitlist place, or a refusal.
+
+    A commitment for a shift this node does not host is refused with 422 and nothing kept.
+    """
+    shift = await repository.shift_by_object_id(session, object_id=payload.shift, for_update=True)
+    call = await repository.get_call(session, call_id=shift.call_id) if shift else None
+    if shift is None or call is None or call.origin != settings.public_url:
+        raise UnknownShift(f"This node hosts no shift {payload.shift}.")
+    if call.object_id != payload.call:
+        raise UnknownShift(f"Shift {payload.shift} is not a shift of {payload.call}.")
+    if await repository.commitment_by_object_id(session, object_id=payload.id) is not None:
+        return  # the same sign-up again: the answer already went out
+    contact = payload.contact
+    row = CanvassCommitment(
+        object_id=payload.id,
+        shift_id=shift.id,
+        home_node=home_node,
+        handle=payload.handle,
+        given_name=payload.given_name,
+        email=contact.email if contact else None,
+        phone=contact.phone if contact else None,
+        state=CommitmentState.refused,
+    )
+    reason = None
+    position = None
+    if call.status is CallStatus.cancelled or shift.status is ShiftStatus.cancelled:
+        reason = "The shift is cancelled."
+    elif shift.start_date <= utcnow():
+        reason = "The shift has started."
+    elif shift.committed < shift.capacity:
+        row.state = CommitmentState.committed
+    elif shift.waitlisted < call.waitlist_limit:
+        row.state = CommitmentState.waitlisted
+        position = shift.waitlisted + 1
+    else:
+        reason = "The shift is full."
+    if row.state is CommitmentState.refused:
+        _forget_personal_data(row)  # nothing held for her: keep only the handle to answer
+    session.add(row)
+    await session.flush()
+    await _notify(
+        session,
+        call=call,
+        shift=shift,
+        commitment=row,
+        settings=settings,
+        position=position,
+        reason=reason,
+    )
+    if row.state in HELD:
+        shifts = await repository.shifts_of(session, call_id=call.id)
+        await _recount(session, shift)
+        await _touch(session, call, shifts, settings=settings)
+
+
+def _forget_personal_data(row: CanvassCommitment) -> None:
+    row.given_name = None
+    row.email = None
+    row.phone = None
+
+
+async def drop_commitment(
+    session: AsyncSession, *, payload: wire.CanvassCommitment, home_node: str, settings: Settings
+) -> None:
+    """The volunteer withdrew: free her place and give it to the first on the waitlist."""
+    row = await repository.commitment_by_object_id(session, object_id=payload.id)
+    if row is None or row.home_node != home_node:
+        return  # nothing held (refused, or never arrived): nothing to free
+    if row.state not in HELD:
+        return
+    shift = await session.get(CanvassShift, row.shift_id, with_for_update=True)
+    call = await repository.get_call(session, call_id=shift.call_id) if shift else None
+    if shift is None or call is None:
+        return
+    freed = row.state is CommitmentState.committed
+    row.state = CommitmentState.withdrawn
+    _forget_personal_data(row)  # she withdrew: the host no longer needs her name or contact
+    row.updated_at = utcnow()
+    session.add(row)
+    if freed:
+        waiting = await repository.commitments_of(
+            session, shift_id=shift.id, states=[CommitmentState.waitlisted]
+        )
+        if waiting and shift.status is ShiftStatus.open:
+            promoted, *still_waiting = waiting
+            promoted.state = CommitmentState.committed
+            promoted.updated_at = utcnow()
+            session.add(promoted)
+            await _notify(session, call=call, shift=shift, commitment=promoted, settings=settings)
+            # Everyone behind her moves up one place, and is told so.
+            for position, row_waiting in enumerate(still_waiting, start=1):
+                await _notify(
+                    session,
+                    call=call,
+                    shift=shift,
+                    commitment=row_waiting,
+                    settings=settings,
+                    position=position,
+                )
+    await session.flush()
+    await _recount(session, shift)
+    await _touch(
+        session, call, await repository.shifts_of(session, call_id=call.id), settings=settings
+    )
+
+
+async def _close_shift(
+    session: AsyncSession, *, call: CanvassCall, shift: CanvassShift, settings: Settings
+) -> None:
+    shift.status = ShiftStatus.cancelled
+    session.add(shift)
+    for row in await repository.commitments_of(session, shift_id=shift.id, states=HELD):
+        row.state = CommitmentState.cancelled
+        row.updated_at = utcnow()
+        session.add(row)
+        await _notify(
+            session,
+            call=call,
+            shift=shift,
+            commitment=row,
+            settings=settings,
+            reason="The host cancelled the shift.",
+        )
+    await session.flush()
+    await _recount(session, shift)
+
+
+async def _notify(
+    session: AsyncSession,
+    *,
+    call: CanvassCall,
+    shift: CanvassShift,
+    commitment: CanvassCommitment,
+    settings: Settings,
+    position: int | None = None,
+    reason: str | None = None,
+) -> None:
+    """Tell the volunteer's node (or, for our own volunteer, her sign-up) where she stands."""
+    if commitment.home_node == settings.public_url:
+        signup = await repository.signup_by_object_id(session, object_id=commitment.object_id)
+        if signup is not None:
+            _set_signup_state(signup, SignupState(commitment.state.value), position, reason)
+            session.add(signup)
+        return
+    home = await sharing.host_peer(session, origin=commitment.home_node)
+    if home is None or home.state not in (AllianceState.active, AllianceState.suspended):
+        return  # no longer an ally: nothing may be sent there
+    await sharing.answer_volunteer_node(
+        session,
+        home=home,
+        node_id=settings.public_url,
+        commitment_id=commitment.object_id,
+        call_object_id=call.object_id,
+        shift=shift,
+        state=commitment.state,
+        waitlist_position=position,
+        reason=reason,
+    )
+
+
+async def _recount(session: AsyncSession, shift: CanvassShift) -> None:
+    held = await repository.commitments_of(session, shift_id=shift.id, states=HELD)
+    shift.committed = sum(1 for row in held if row.state is CommitmentState.committed)
+    shift.waitlisted = sum(1 for row in held if row.state is CommitmentState.waitlisted)
+    session.add(shift)
+    await session.flush()
+
+
+async def _touch(
+    session: AsyncSession, call: CanvassCall, shifts: Sequence[CanvassShift], *, settings: Settings
+) -> None:
+    """The one place a call is stamped and re-broadcast with its counts."""
+    call.version += 1
+    call.updated_at = utcnow()
+    session.add(call)
+    await session.flush()
+    await sharing.share_call(session, call=call, shifts=shifts, node_id=settings.public_url)
+
+
+async def _own_call(
+    session: AsyncSession, *, call_id: str, settings: Settings, allow_cancelled: bool = False
+) -> CanvassCall:
+    call = await repository.get_call(session, call_id=call_id)
+    if call is None:
+        raise CallNotFound(f"No canvass call {call_id} on this node.")
+    if call.origin != settings.public_url:
+        raise CallNotLocal(f"Call {call_id} belongs to {call.origin}; only that node changes it.")
+    if call.status is CallStatus.cancelled and not allow_cancelled:
+        raise Conflict(f"Call {call_id} is cancelled.")
+    return call
+
+
+async def _shift_of(session: AsyncSession, *, call: CanvassCall, shift_id: str) -> CanvassShift:
+    shift = await session.get(CanvassShift, shift_id)
+    if shift is None or shift.call_id != call.id:
+        raise ShiftNotFound(f"Call {call.id} has no shift {shift_id}.")
+    return shift
+
+
+# ---- the volunteer's node -------------------------------------------------------------------
+
+
+async def relay_call(
+    session: AsyncSession, *, call_id: str, actor: Actor, settings: Settings
+) -> CanvassCall:
+    """Show an ally's call to this node's members."""
+    call = await repository.get_call(session, call_id=call_id)
+    if call is None:
+        raise CallNotFound(f"No canvass call {call_id} on this node.")
+    if call.origin == settings.public_url:
+        raise CallIsLocal("This node's own calls are shown to its members already.")
+    if call.relayed_at is None:
+        call.relayed_at = utcnow()
+        session.add(call)
+        await record(
+            session,
+            actor=actor,
+            action="canvass_call.relay",
+            object_type="canvass_call",
+            object_id=call.id,
+        )
+    return call
+
+
+async def sign_up(
+    session: AsyncSession,
+    *,
+    call_id: str,
+    shift_id: str,
+    data: SignupCreate,
+    user: User,
+    settings: Settings,
+) -> CanvassSignup:
+    """A member of this node commits to a shift; the host hears a handle, and her first name
+    and contact only if she ticked them for this sign-up."""
+    call = await visible_call(session, call_id=call_id, role=user.role, settings=settings)
+    shift = await _shift_of(session, call=call, shift_id=shift_id)
+    if call.status is CallStatus.cancelled or shift.status is ShiftStatus.cancelled:
+        raise ShiftClosed("This shift is cancelled.")
+    if shift.start_date <= utcnow():
+        raise ShiftClosed("This shift has started.")
+    assert user.id is not None  # noqa: S101 -- users come from the database
+    for existing in await repository.signups_of_user(session, user_id=user.id):
+        if existing.shift_object_id == shift.object_id and existing.state in ACTIVE_SIGNUP_STATES:
+            raise AlreadySignedUp("You are already signed up for this shift.")
+    is_local = call.origin == settings.public_url
+    host = None if is_local else await sharing.host_peer(session, origin=call.origin)
+    if not is_local and (host is None or host.state is not AllianceState.active):
+        raise HostUnreachable("The host ward is no longer an ally sharing canvass calls.")
+    signup = CanvassSignup(
+        object_id="",
+        call_object_id=call.object_id,
+        shift_object_id=shift.object_id,
+        user_id=user.id,
+        handle=f"vol-{secrets.token_hex(5)}",
+        share_first_name=data.share_first_name,
+        share_contact=data.share_contact,
+        state=SignupState.pending,
+    )
+    signup.object_id = f"{settings.public_url}/canvass-signups/{signup.id}"
+    session.add(signup)
+    await session.flush()
+    payload = await _commitment_of(session, signup=signup, user=user)
+    if host is None:
+        await take_commitment(
+            session, payload=payload, home_node=settings.public_url, settings=settings
+        )
+    else:
+        await sharing.send_to_host(
+            session,
+            verb="Join",
+            payload=payload,
+            host=host,
+            node_id=settings.public_url,
+            expires_at=shift.start_date,
+        )
+    return signup
+
+
+async def withdraw(
+    session: AsyncSession, *, signup_id: str, user: User, settings: Settings
+) -> CanvassSignup:
+    signup = await repository.get_signup(session, signup_id=signup_id)
+    if signup is None or signup.user_id != user.id:
+        raise SignupNotFound(f"You have no sign-up {signup_id}.")
+    if signup.state not in ACTIVE_SIGNUP_STATES:
+        return signup
+    shift = await repository.shift_by_object_id(session, object_id=signup.shift_object_id)
+    _set_signup_state(signup, SignupState.withdrawn, None, None)
+    session.add(signup)
+    await session.flush()
+    payload = await _commitment_of(session, signup=signup, user=user, bare=True)
+    if shift is not None and await _is_local_shift(session, shift=shift, settings=settings):
+        await drop_commitment(
+            session, payload=payload, home_node=settings.public_url, settings=settings
+        )
+        return signup
+    call = await repository.call_by_object_id(session, object_id=signup.call_object_id)
+    host = await sharing.host_peer(session, origin=call.origin) if call else None
+    if host is not None and shift is not None:
+        await sharing.send_to_host(
+            session,
+            verb="Undo",
+            payload=payload,
+            host=host,
+            node_id=settings.public_url,
+            expires_at=shift.start_date,
+        )
+    return signup
+
+
+async def my_signups(session: AsyncSession, *, user: User) -> list[CanvassSignup]:
+    assert user.id is not None  # noqa: S101 -- users come from the database
+    return await repository.signups_of_user(session, user_id=user.id)
+
+
+async def _is_local_shift(
+    session: AsyncSession, *, shift: CanvassShift, settings: Settings
+) -> bool:
+    call = await repository.get_call(session, call_id=shift.call_id)
+    return call is not None and call.origin == settings.public_url
+
+
+async def _commitment_of(
+    session: AsyncSession, *, signup: CanvassSignup, user: User, bare: bool = False
+) -> wire.CanvassCommitment:
+    """The commitment for the host; ``bare`` (a withdrawal) repeats nothing about her."""
+    if bare:
+        return sharing.commitment(signup, given_name=None, email=None, phone=None)
+    member = await members.by_email(session, email=user.email)
+    return sharing.commitment(
+        signup,
+        given_name=member.given_name if member else None,
+        email=(member.email if member else None) or user.email,
+        phone=member.phone if member else None,
+    )
+
+
+def _set_signup_state(
+    signup: CanvassSignup, state: SignupState, position: int | None, reason: str | None
+) -> None:
+    signup.state = state
+    signup.waitlist_position = position if state is SignupState.waitlisted else None
+    signup.reason = reason
+    signup.updated_at = utcnow()
+
+
+# ---- what allies send -----------------------------------------------------------------------
+
+
+async def apply_call(session: AsyncSession, *, incoming: wire.CanvassCall, peer: Peer) -> None:
+    """Keep an ally's call, if newer; a cancelled shift cancels this node's sign-ups for it."""
+    if incoming.attributed_to != peer.node_id:
+        raise OriginMismatch("A call can only come from the node it is attributed to.")
+    call = await repository.call_by_object_id(session, object_id=incoming.id)
+    if call is not None:
+        if call.origin != peer.node_id:
+            raise OriginMismatch("That call belongs to another node.")
+        if not is_newer(incoming.version, call.version):
+            return
+    fields: dict[str, Any] = {
+        "version": incoming.version,
+        "title": incoming.title,
+        "campaign_kind": CampaignKind(incoming.campaign.kind.value),
+        "campaign_name": incoming.campaign.name,
+        "wards": list(incoming.wards),
+        "turf_description": incoming.turf_description,
+        "staging_location": incoming.staging_location.model_dump(mode="json", exclude_none=True),
+        "languages_needed": list(incoming.languages_needed),
+        "materials": incoming.materials,
+        "contact": incoming.contact.model_dump(mode="json", exclude_none=True)
+        if incoming.contact
+        else None,
+        "status": CallStatus(incoming.status.value),
+        "expires_at": incoming.expires_at,
+        "updated_at": utcnow(),
+    }
+    if call is None:
+        call = CanvassCall(
+            object_id=incoming.id, origin=peer.node_id, created_at=utcnow(), **fields
+        )
+    else:
+        for name, value in fields.items():
+            setattr(call, name, value)
+    session.add(call)
+    await session.flush()
+    held = {
+        shift.object_id: shift for shift in await repository.shifts_of(session, call_id=call.id)
+    }
+    closed = []
+    for position, given in enumerate(incoming.shifts):
+        shift = held.get(given.id) or CanvassShift(
+            call_id=call.id,
+            object_id=given.id,
+            position=position,
+            start_date=given.start_date,
+            end_date=given.end_date,
+            capacity=given.capacity,
+        )
+        shift.position = position
+        shift.start_date, shift.end_date = given.start_date, given.end_date
+        shift.capacity, shift.committed, shift.waitlisted = (
+            given.capacity,
+            given.committed,
+            given.waitlisted,
+        )
+        shift.status = ShiftStatus(given.status.value)
+        if shift.status is ShiftStatus.cancelled or call.status is CallStatus.cancelled:
+            closed.append(shift.object_id)
+        session.add(shift)
+    # The host's word on each commitment normally arrives as its own answer; this makes sure a
+    # volunteer learns of a cancellation even if that answer expired or was never sent.
+    for signup in await repository.active_signups_for_shifts(
+        session, shift_object_ids=closed, states=ACTIVE_SIGNUP_STATES
+    ):
+        _set_signup_state(signup, SignupState.cancelled, None, "The host cancelled the shift.")
+        session.add(signup)
+    await session.flush()
+
+
+async def apply_status(
+    session: AsyncSession, *, status: wire.CommitmentStatus, peer: Peer, settings: Settings
+) -> None:
+    """The host's answer about one of our volunteers' commitments."""
+    signup = await repository.signup_by_object_id(session, object_id=status.commitment)
+    if signup is None:
+        return
+    call = await repository.call_by_object_id(session, object_id=signup.call_object_id)
+    if call is None or call.origin != peer.node_id or status.shift != signup.shift_object_id:
+        raise OriginMismatch("Only the call's host answers a commitment to it.")
+    if signup.state is SignupState.withdrawn:
+        return  # she withdrew; an answer crossing her withdrawal changes nothing
+    _set_signup_state(
+        signup, SignupState(status.state.value), status.waitlist_position, status.reason
+    )
+    session.add(signup)
+
+
+async def apply_report(session: AsyncSession, *, report: wire.CanvassReport, peer: Peer) -> None:
+    call = await repository.call_by_object_id(session, object_id=report.call)
+    if call is None:
+        return  # a call this node never held (an ally that joined after it ended): nothing to do
+    if call.origin != peer.node_id:
+        raise OriginMismatch("Only the call's host reports on it.")
+    if await repository.report_by_object_id(session, object_id=report.id) is not None:
+        return
+    session.add(
+        CanvassReport(
+            object_id=report.id,
+            call_id=call.id,
+            shift_object_id=report.shift,
+            precincts=[row.model_dump(mode="json") for row in report.precincts],
+            published_at=report.published,
+        )
+    )
