@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import logging
+
 from node.accounts.models import Role
+from node.ops.logging import JsonFormatter
 
 
 class TestErrorShape:
@@ -43,3 +47,17 @@ class TestBodyLimit:
             "/api/v1/users", content=chunks(), headers={"content-type": "application/json"}
         )
         assert response.status_code == 413
+
+
+class TestStructuredLogs:
+    def test_one_json_object_per_line_without_terminal_codes(self) -> None:
+        record = logging.makeLogRecord(
+            {"name": "uvicorn.error", "levelno": 20, "levelname": "INFO", "msg": "Started",
+             "color_message": "\x1b[36mStarted\x1b[0m", "request_id": "abc"}
+        )  # fmt: skip
+        line = JsonFormatter().format(record)
+        entry = json.loads(line)
+        assert entry["msg"] == "Started"
+        assert entry["request_id"] == "abc"
+        assert "color_message" not in entry
+        assert "\x1b" not in line
