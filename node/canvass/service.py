@@ -352,26 +352,28 @@ async def drop_commitment(
     _forget_personal_data(row)  # she withdrew: the host no longer needs her name or contact
     row.updated_at = utcnow()
     session.add(row)
-    if freed:
-        waiting = await repository.commitments_of(
-            session, shift_id=shift.id, states=[CommitmentState.waitlisted]
+    await session.flush()
+    waiting = await repository.commitments_of(
+        session, shift_id=shift.id, states=[CommitmentState.waitlisted]
+    )
+    if freed and waiting and shift.status is ShiftStatus.open:
+        promoted, *waiting = waiting
+        promoted.state = CommitmentState.committed
+        promoted.updated_at = utcnow()
+        session.add(promoted)
+        await _notify(session, call=call, shift=shift, commitment=promoted, settings=settings)
+    elif freed:
+        waiting = []  # nobody moved: no news for those waiting
+    # Someone ahead of them left: everyone still waiting is told their new place.
+    for position, row_waiting in enumerate(waiting, start=1):
+        await _notify(
+            session,
+            call=call,
+            shift=shift,
+            commitment=row_waiting,
+            settings=settings,
+            position=position,
         )
-        if waiting and shift.status is ShiftStatus.open:
-            promoted, *still_waiting = waiting
-            promoted.state = CommitmentState.committed
-            promoted.updated_at = utcnow()
-            session.add(promoted)
-            await _notify(session, call=call, shift=shift, commitment=promoted, settings=settings)
-            # Everyone behind her moves up one place, and is told so.
-            for position, row_waiting in enumerate(still_waiting, start=1):
-                await _notify(
-                    session,
-                    call=call,
-                    shift=shift,
-                    commitment=row_waiting,
-                    settings=settings,
-                    position=position,
-                )
     await session.flush()
     await _recount(session, shift)
     await _touch(

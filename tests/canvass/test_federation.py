@@ -285,3 +285,24 @@ class TestTheHostKeepsOnlyWhatItNeeds:
         await kept.post(f"/api/v1/canvass-signups/{mine['id']}/withdraw")
         await deliver_all(host, ward30, ward35)
         assert await held_contacts() == {"None|None|None"}
+
+
+class TestWaitlistPositions:
+    async def test_when_someone_waiting_leaves_those_behind_move_up(self, nodes):
+        host, ward30, ward35, ward40 = await coalition(nodes, *WARDS)
+        call = await post_call(host, capacity=1, waitlist_limit=2)
+        await deliver_all(host, ward30, ward35, ward40)
+        first, second, third = [await volunteer(n) for n in (ward30, ward35, ward40)]
+        for client, node in ((first, ward30), (second, ward35), (third, ward40)):
+            await sign_up(client, await relay(node, call))
+            await deliver_all(host, ward30, ward35, ward40)
+        # When the first one waiting withdraws
+        [waiting] = await my_signups(second)
+        await second.post(f"/api/v1/canvass-signups/{waiting['id']}/withdraw")
+        await deliver_all(host, ward30, ward35, ward40)
+        # Then the one behind her is told she is now first in line; the place is unchanged
+        assert [(s["state"], s["waitlist_position"]) for s in await my_signups(third)] == [
+            ("waitlisted", 1)
+        ]
+        assert [s["state"] for s in await my_signups(first)] == ["committed"]
+        assert await shift_counts(host, call["object_id"]) == (1, 1, 0)
