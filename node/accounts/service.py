@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import timedelta
+from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -30,8 +31,14 @@ from node.errors import Conflict, InvalidInput, NotAuthenticated, NotFound
 
 TOKEN_PREFIX = "ipo_"  # noqa: S105 -- a prefix, not a secret
 _hasher = PasswordHasher()
-# Verified against when the email is unknown, so a login takes as long either way.
-_DUMMY_HASH = _hasher.hash("not-a-real-password")
+
+
+@cache
+def _dummy_hash() -> str:
+    """Verified against when the email is unknown, so a login takes as long either way.
+
+    Made on first use, not at import: hashing takes real time and memory by design."""
+    return _hasher.hash("not-a-real-password")
 
 
 class UserNotFound(NotFound):
@@ -138,7 +145,7 @@ async def authenticate(session: AsyncSession, *, email: str, password: str) -> U
     """The active user with these credentials, or ``NotAuthenticated``."""
     user = await get_user_by_email(session, email=email)
     try:
-        _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
+        _hasher.verify(user.password_hash if user else _dummy_hash(), password)
     except (VerificationError, InvalidHashError):
         raise NotAuthenticated("Wrong email or password.") from None
     if user is None or not user.is_active:
