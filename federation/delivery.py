@@ -28,7 +28,7 @@ import asyncio
 import email.utils
 import logging
 import random
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -121,6 +121,11 @@ class DeliveryWorker:
     deadline_seconds: float = 10.0
     clock: Callable[[], datetime] = utcnow
     wake: asyncio.Event = field(default_factory=asyncio.Event)
+    # Other outboxes the application drains in the same loop (its webhooks): each is called
+    # once per round after the federation round and returns how many sends it made. They
+    # share this loop, its wake-up and its idle wait, so the node runs one worker whatever
+    # it sends; federation stays ignorant of what they are.
+    drains: list[Callable[[], Awaitable[int]]] = field(default_factory=list)
 
     # ---- the loop ---------------------------------------------------------------------------
 
@@ -132,6 +137,7 @@ class DeliveryWorker:
             except Exception:  # one bad round must not stop delivery for good
                 log.exception("delivery round failed")
                 busy = 0
+            busy += await self.run_drains()
             if busy:
                 continue
             self.wake.clear()
@@ -147,6 +153,16 @@ class DeliveryWorker:
             return 0
         counts = await asyncio.gather(*(self._deliver_to_peer(pid) for pid in peer_ids))
         return sum(counts)
+
+    async def run_drains(self) -> int:
+        """One round of each of ``drains``; a failing one is logged and does not stop the rest."""
+        sent = 0
+        for drain in self.drains:
+            try:
+                sent += await drain()
+            except Exception:  # like a bad round: log it, try again next round
+                log.exception("delivery drain %r failed", drain)
+        return sent
 
     # ---- claiming ---------------------------------------------------------------------------
 

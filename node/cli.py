@@ -13,6 +13,7 @@
     ipo-node verify   BUNDLE.json
     ipo-node backup   --data-dir DIR OUT
     ipo-node restore  --data-dir NEW_DIR [--database-url URL] BACKUP
+    ipo-node partners --data-dir DIR add|list|revoke ...
 
 Every command that reads a node's configuration takes ``--data-dir`` (or ``IPO_DATA_DIR``).
 Errors a person can fix are printed as one plain sentence and exit with status 2.
@@ -55,6 +56,7 @@ from node.errors import NodeError
 from node.federation_setup import start_federation
 from node.migrate import DatabaseTooNew, DatabaseUnreachable, head_revision, prepare_database
 from node.ops.logging import configure_logging
+from node.partners import cli as partners_cli
 from node.server import run_server
 
 
@@ -145,6 +147,10 @@ def build_parser() -> argparse.ArgumentParser:
     verify = commands.add_parser("verify", help="check an endorsement bundle offline")
     verify.add_argument("bundle", type=Path, help="GET /api/v1/endorsements/ID/bundle")
 
+    partners = commands.add_parser("partners", help="add, list or revoke partner API clients")
+    _data_dir_argument(partners)
+    partners_cli.add_arguments(partners)
+
     demo = commands.add_parser("demo", help="run a local demo node with sample data")
     _data_dir_argument(demo, default=".demo")
     demo.add_argument("--port", type=int, default=8000)
@@ -168,6 +174,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "verify": cmd_verify,
         "backup": cmd_backup,
         "restore": cmd_restore,
+        "partners": partners_cli.cmd_partners,
     }
     try:
         handlers[args.command](args)

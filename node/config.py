@@ -79,6 +79,11 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     max_import_bytes: int = Field(default=10 * 1_048_576, ge=1024)
     session_days: int = Field(default=14, ge=1, le=365)
+    # Partner API: access-token lifetime, and each client's request budget (a token bucket
+    # refilled at ``partner_rate_per_minute``, holding at most ``partner_rate_burst``).
+    partner_token_seconds: int = Field(default=900, ge=1, le=86_400)
+    partner_rate_per_minute: int = Field(default=600, ge=1)
+    partner_rate_burst: int = Field(default=100, ge=1)
 
     @classmethod
     def settings_customise_sources(

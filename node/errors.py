@@ -14,6 +14,7 @@ The tree::
     ├── Conflict (409)                a unique value already taken, a state that forbids it
     ├── PayloadTooLarge (413)
     ├── InvalidInput (422)            a rule the schema cannot express (end before start, ...)
+    ├── TooManyRequests (429)         over a rate limit; carries Retry-After
     └── ServiceUnavailable (503)
 
 ``federation.errors.FederationError`` carries its own status and code and is rendered by
@@ -102,6 +103,11 @@ class PayloadTooLarge(NodeError):
 class InvalidInput(NodeError):
     status_code = 422
     code = "invalid_input"
+
+
+class TooManyRequests(NodeError):
+    status_code = 429
+    code = "rate_limited"
 
 
 class ServiceUnavailable(NodeError):

@@ -29,6 +29,7 @@ from node.config import Settings
 from node.endorsements import sharing as endorsements_sharing
 from node.events import sharing as events_sharing
 from node.forums import handlers as forums_handlers
+from node.webhooks.delivery import WebhookDispatcher
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +51,7 @@ def build_registry(settings: Settings) -> HandlerRegistry:
 class Federation:
     runtime: FederationRuntime
     worker: DeliveryWorker
+    webhooks: WebhookDispatcher
 
 
 @contextlib.asynccontextmanager
@@ -63,13 +65,25 @@ async def start_federation(
     """The runtime and worker; with ``run_worker`` the background loops run until exit."""
     keyring = KeyringHolder(settings.keys_dir)
     keyring()  # fail at start, not at the first delivery, if the keys are unusable
-    async with create_federation_client(
-        allow_private=settings.allow_private_peers,
-        user_agent=f"ipo-node/{__version__}",
-        transport=transport,
-    ) as client:
+    async with (
+        create_federation_client(
+            allow_private=settings.allow_private_peers,
+            user_agent=f"ipo-node/{__version__}",
+            transport=transport,
+        ) as client,
+        # Webhooks to partners: a client of their own (see node.webhooks.delivery), drained
+        # by the same worker loop.
+        create_federation_client(
+            allow_private=settings.allow_private_peers, user_agent=f"ipo-node/{__version__}"
+        ) as webhook_client,
+    ):
+        webhooks = WebhookDispatcher(session_maker=session_maker, client=webhook_client)
         worker = DeliveryWorker(
-            session_maker=session_maker, client=client, keyring=keyring, node_id=settings.public_url
+            session_maker=session_maker,
+            client=client,
+            keyring=keyring,
+            node_id=settings.public_url,
+            drains=[webhooks.run_once],
         )
         runtime = FederationRuntime(
             node_id=settings.public_url,
@@ -79,7 +93,7 @@ async def start_federation(
             registry=build_registry(settings),
             wake_delivery=worker.wake.set,
         )
-        federation = Federation(runtime=runtime, worker=worker)
+        federation = Federation(runtime=runtime, worker=worker, webhooks=webhooks)
         if not run_worker:
             yield federation
             return

@@ -33,6 +33,10 @@ from node.members.router import router as members_router
 from node.ops.limits import BodySizeLimit
 from node.ops.logging import RequestLog
 from node.ops.router import router as ops_router
+from node.partners.auth import partner_limiter
+from node.partners.routes import PARTNER_ROUTERS
+from node.webhooks.router import admin_router as webhooks_admin_router
+from node.webhooks.router import router as webhooks_router
 
 IMPORT_PATHS = ("/api/v1/members/import",)
 INBOX_PATH = "/federation/inbox"
@@ -70,6 +74,7 @@ def create_app(
             ) as federation:
                 app.state.federation = federation.runtime
                 app.state.delivery_worker = federation.worker
+                app.state.webhooks = federation.webhooks
                 app.state.keyring = federation.runtime.keyring
                 yield
         finally:
@@ -83,6 +88,7 @@ def create_app(
         responses=ERROR_RESPONSES,
     )
     install_error_handlers(app)
+    app.state.partner_limiter = partner_limiter(settings)
 
     def limit_for(path: str) -> int:
         if path == INBOX_PATH:
@@ -107,6 +113,9 @@ def create_app(
         canvass_signups_router,
         alliances_router,
         inbox_router,
+        webhooks_router,
+        webhooks_admin_router,
+        *PARTNER_ROUTERS,
     ):
         app.include_router(router)
     return app

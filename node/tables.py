@@ -8,6 +8,8 @@ from node.endorsements import models as endorsements_models
 from node.events import models as events_models
 from node.forums import models as forums_models
 from node.members import models as members_models
+from node.partners import models as partners_models
+from node.webhooks import models as webhooks_models
 
 __all__ = [
     "accounts_models",
@@ -18,4 +20,6 @@ __all__ = [
     "federation_models",
     "forums_models",
     "members_models",
+    "partners_models",
+    "webhooks_models",
 ]

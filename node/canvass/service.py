@@ -48,6 +48,7 @@ from node.canvass.models import (
 from node.config import Settings
 from node.errors import Conflict, InvalidInput, NotFound
 from node.members import repository as members
+from node.webhooks import triggers as webhooks
 from schemas import canvass as wire
 
 
@@ -169,6 +170,7 @@ async def create_call(
     session.add_all(shifts)
     await session.flush()
     await sharing.share_call(session, call=call, shifts=shifts, node_id=settings.public_url)
+    await webhooks.notify(session, event_type="canvass_call.posted", object=call)
     await record(
         session,
         actor=actor,
@@ -326,6 +328,10 @@ async def take_commitment(
         shifts = await repository.shifts_of(session, call_id=call.id)
         await _recount(session, shift)
         await _touch(session, call, shifts, settings=settings)
+        if row.state is CommitmentState.committed and shift.committed >= shift.capacity:
+            await webhooks.notify(
+                session, event_type="canvass_shift.filled", object=call, shift=shift
+            )
 
 
 def _forget_personal_data(row: CanvassCommitment) -> None:
@@ -652,6 +658,7 @@ async def apply_call(session: AsyncSession, *, incoming: wire.CanvassCall, peer:
         "expires_at": incoming.expires_at,
         "updated_at": utcnow(),
     }
+    posted = call is None
     if call is None:
         call = CanvassCall(
             object_id=incoming.id, origin=peer.node_id, created_at=utcnow(), **fields
@@ -664,7 +671,7 @@ async def apply_call(session: AsyncSession, *, incoming: wire.CanvassCall, peer:
     held = {
         shift.object_id: shift for shift in await repository.shifts_of(session, call_id=call.id)
     }
-    closed = []
+    closed, filled = [], []
     for position, given in enumerate(incoming.shifts):
         shift = held.get(given.id) or CanvassShift(
             call_id=call.id,
@@ -674,6 +681,7 @@ async def apply_call(session: AsyncSession, *, incoming: wire.CanvassCall, peer:
             end_date=given.end_date,
             capacity=given.capacity,
         )
+        was_full = given.id in held and shift.committed >= shift.capacity
         shift.position = position
         shift.start_date, shift.end_date = given.start_date, given.end_date
         shift.capacity, shift.committed, shift.waitlisted = (
@@ -684,6 +692,8 @@ async def apply_call(session: AsyncSession, *, incoming: wire.CanvassCall, peer:
         shift.status = ShiftStatus(given.status.value)
         if shift.status is ShiftStatus.cancelled or call.status is CallStatus.cancelled:
             closed.append(shift.object_id)
+        elif not was_full and shift.committed >= shift.capacity:
+            filled.append(shift)
         session.add(shift)
     # The host's word on each commitment normally arrives as its own answer; this makes sure a
     # volunteer learns of a cancellation even if that answer expired or was never sent.
@@ -693,6 +703,10 @@ async def apply_call(session: AsyncSession, *, incoming: wire.CanvassCall, peer:
         _set_signup_state(signup, SignupState.cancelled, None, "The host cancelled the shift.")
         session.add(signup)
     await session.flush()
+    if posted:
+        await webhooks.notify(session, event_type="canvass_call.posted", object=call)
+    for shift in filled:
+        await webhooks.notify(session, event_type="canvass_shift.filled", object=call, shift=shift)
 
 
 async def apply_status(

@@ -53,6 +53,7 @@ from node.endorsements.models import (
 )
 from node.endorsements.signing import sign_digest
 from node.endorsements.voting import passed, summary_of
+from node.webhooks import triggers as webhooks
 from schemas import endorsement as wire
 
 
@@ -239,6 +240,7 @@ async def withdraw_endorsement(
     await session.flush()
     await _audit_status(session, endorsement, before=before, actor=actor)
     await sharing.broadcast(session, endorsement=endorsement, verb="Update", settings=settings)
+    await webhooks.endorsement_changed(session, endorsement=endorsement, before=before)
     return endorsement
 
 

@@ -54,6 +54,7 @@ from node.endorsements.models import (
     PublicStatus,
 )
 from node.endorsements.signing import SignatureCheckFailed, verify_signature
+from node.webhooks import triggers as webhooks
 from schemas import endorsement as wire
 from schemas.activity import Activity, ActivityType
 
@@ -233,6 +234,7 @@ async def restate(
                     "version": endorsement.version},
         )  # fmt: skip
     await broadcast(session, endorsement=endorsement, verb="Update", settings=settings)
+    await webhooks.endorsement_changed(session, endorsement=endorsement, before=before)
 
 
 async def fold_in(
@@ -468,6 +470,7 @@ async def apply_endorsement(
             )
         )
     await session.flush()
+    await webhooks.endorsement_changed(session, endorsement=replica, before=before)
     if before is not state:
         await record(
             session,

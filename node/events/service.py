@@ -35,6 +35,7 @@ from node.events.models import (
 )
 from node.events.repository import EventFilters
 from node.pagination import paginate
+from node.webhooks import triggers as webhooks
 
 
 class EventNotFound(NotFound):
@@ -119,6 +120,7 @@ async def create_event(
     await repository.replace_event_wards(session, event_id=event.id, wards=event.wards)
     await session.flush()
     await sharing.share_change(session, event=event, was_shared=False, settings=settings)
+    await webhooks.notify(session, event_type="event.created", object=event)
     await record(
         session,
         actor=actor,
@@ -153,11 +155,14 @@ async def update_event(
     if not changed:
         return event
     was_shared = sharing.is_shared(event)
+    was_cancelled = event.status is EventStatus.cancelled
     for name in changed:
         setattr(event, name, changes[name])
     if "wards" in changed:
         await repository.replace_event_wards(session, event_id=event.id, wards=event.wards)
     await _touch(session, event, was_shared=was_shared, settings=settings)
+    change = webhooks.event_change(event, new=False, was_cancelled=was_cancelled)
+    await webhooks.notify(session, event_type=change, object=event)
     await record(
         session,
         actor=actor,
@@ -179,6 +184,7 @@ async def cancel_event(
         return event
     event.status = EventStatus.cancelled
     await _touch(session, event, was_shared=sharing.is_shared(event), settings=settings)
+    await webhooks.notify(session, event_type="event.cancelled", object=event)
     await record(
         session,
         actor=actor,

@@ -32,6 +32,7 @@ from node.events.models import (
     OriginRelation,
     Visibility,
 )
+from node.webhooks import triggers as webhooks
 from schemas import event as wire
 from schemas.activity import Activity, ActivityType, Tombstone
 from schemas.base import Location
@@ -143,6 +144,8 @@ async def apply_event(session: AsyncSession, activity: Activity, peer: Peer) -> 
         if not is_newer(incoming.version, replica.version):
             return
     fields = _replica_fields(incoming)
+    new = replica is None
+    was_cancelled = replica is not None and replica.status is EventStatus.cancelled
     if replica is None:
         replica = Event(object_id=incoming.id, origin=peer.node_id, created_at=utcnow(), **fields)
     else:
@@ -153,6 +156,8 @@ async def apply_event(session: AsyncSession, activity: Activity, peer: Peer) -> 
     session.add(replica)
     await session.flush()
     await repository.replace_event_wards(session, event_id=replica.id, wards=replica.wards)
+    change = webhooks.event_change(replica, new=new, was_cancelled=was_cancelled)
+    await webhooks.notify(session, event_type=change, object=replica)
 
 
 def _replica_fields(incoming: wire.Event) -> dict[str, Any]:

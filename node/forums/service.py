@@ -45,6 +45,7 @@ from node.forums.models import (
     RoleIn,
     TaskIn,
 )
+from node.webhooks import triggers as webhooks
 from schemas import forum as wire
 
 EVENT_FIELDS = ("title", "description", "start_date", "end_date", "location", "capacity")
@@ -166,6 +167,7 @@ async def create_forum(
     session.add(plan)
     await session.flush()
     await sharing.share_plan(session, plan=plan, node_id=settings.public_url)
+    await webhooks.notify(session, event_type="forum.updated", object=plan)
     await record(
         session,
         actor=actor,
@@ -461,6 +463,7 @@ async def apply_plan(session: AsyncSession, *, incoming: wire.ForumPlan, peer: P
         for name, value in values.items():
             setattr(plan, name, value)
     session.add(plan)
+    await webhooks.notify(session, event_type="forum.updated", object=plan)
 
 
 # ---- helpers --------------------------------------------------------------------------------
@@ -486,6 +489,7 @@ async def _touch(session: AsyncSession, plan: ForumPlan, *, settings: Settings) 
     await session.flush()
     if plan.visibility is not Visibility.private:
         await sharing.share_plan(session, plan=plan, node_id=settings.public_url)
+    await webhooks.notify(session, event_type="forum.updated", object=plan)
 
 
 async def _check_co_hosts(

@@ -1,0 +1,1 @@
+"""Signed webhooks for partner clients (Standard Webhooks), sent from a transactional outbox."""
