@@ -24,12 +24,12 @@ the same handler.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -133,8 +133,27 @@ _HTTP_CODES = {
 }
 
 
-def install_error_handlers(app: FastAPI) -> None:
-    """Register the one handler for every error kind."""
+# Paths that always answer JSON, whatever the client accepts: machines call them.
+MACHINE_PATHS = ("/api/", "/federation/", "/oauth/", "/.well-known/")
+
+HtmlErrorPage = Callable[[Request, int, str], Response]
+
+
+def wants_html(request: Request) -> bool:
+    """A browser asking for a page (Accept prefers text/html), not a machine path."""
+    if request.url.path.startswith(MACHINE_PATHS):
+        return False
+    accept = request.headers.get("accept", "").lower()
+    html, json = accept.find("text/html"), accept.find("application/json")
+    return html >= 0 and (json < 0 or html < json)
+
+
+def install_error_handlers(app: FastAPI, *, html_page: HtmlErrorPage | None = None) -> None:
+    """Register the one handler for every error kind.
+
+    ``html_page`` renders routing errors (an unknown page, a wrong method) as an HTML page
+    for browsers; everything else, and every machine path, answers JSON.
+    """
 
     @app.exception_handler(NodeError)
     async def _node_error(_request: Request, exc: NodeError) -> JSONResponse:
@@ -157,11 +176,13 @@ def install_error_handlers(app: FastAPI) -> None:
         return error_response(422, "validation_failed", message, details)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
         code, default = _HTTP_CODES.get(exc.status_code, ("http_error", "Request failed."))
         message = exc.detail if isinstance(exc.detail, str) and exc.detail else default
         if message in ("Not Found", "Method Not Allowed"):
             message = default
+        if html_page is not None and wants_html(request):
+            return html_page(request, exc.status_code, message)
         headers = dict(exc.headers) if exc.headers else None
         return error_response(exc.status_code, code, message, headers=headers)
 

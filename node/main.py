@@ -11,7 +11,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import httpx
-from fastapi import FastAPI
+from fastapi import FastAPI, Request, Response
+from fastapi.staticfiles import StaticFiles
 
 from federation.inbox import router as inbox_router
 from federation.runtime import MAX_INBOX_BYTES
@@ -25,6 +26,7 @@ from node.config import Settings
 from node.db import create_engine, create_session_maker
 from node.endorsements.router import router as endorsements_router
 from node.errors import ErrorResponse, install_error_handlers
+from node.events.coalition_feed import router as coalition_feed_router
 from node.events.router import feeds as feeds_router
 from node.events.router import router as events_router
 from node.federation_setup import start_federation
@@ -35,10 +37,12 @@ from node.ops.logging import RequestLog
 from node.ops.router import router as ops_router
 from node.partners.auth import partner_limiter
 from node.partners.routes import PARTNER_ROUTERS
+from node.web.rendering import STATIC_DIR, error_page
+from node.web.routes import PAGE_ROUTERS
 from node.webhooks.router import admin_router as webhooks_admin_router
 from node.webhooks.router import router as webhooks_router
 
-IMPORT_PATHS = ("/api/v1/members/import",)
+IMPORT_PATHS = ("/api/v1/members/import", "/members/import")
 INBOX_PATH = "/federation/inbox"
 
 ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
@@ -50,6 +54,12 @@ ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
         422: "The request is not valid; `details` says where.",
     }.items()
 }
+
+
+def _error_page(request: Request, status_code: int, message: str) -> Response:
+    """An unknown page or a wrong method, for a browser: the layout's error page."""
+    title = "Page not found" if status_code == 404 else "That did not work"
+    return error_page(request, status_code=status_code, title=title, message=message)
 
 
 def create_app(
@@ -87,7 +97,7 @@ def create_app(
         lifespan=lifespan,
         responses=ERROR_RESPONSES,
     )
-    install_error_handlers(app)
+    install_error_handlers(app, html_page=_error_page)
     app.state.partner_limiter = partner_limiter(settings)
 
     def limit_for(path: str) -> int:
@@ -107,6 +117,7 @@ def create_app(
         members_router,
         events_router,
         feeds_router,
+        coalition_feed_router,
         endorsements_router,
         forums_router,
         canvass_router,
@@ -116,6 +127,8 @@ def create_app(
         webhooks_router,
         webhooks_admin_router,
         *PARTNER_ROUTERS,
+        *PAGE_ROUTERS,
     ):
         app.include_router(router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

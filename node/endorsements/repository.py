@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from node.accounts.models import User
+from node.audit.models import AuditEntry
 from node.endorsements.models import (
     Endorsement,
     EndorsementBallot,
@@ -87,6 +88,29 @@ async def remove_signature(session: AsyncSession, *, endorsement_id: str, signer
         .where(col(EndorsementSignatureRecord.signer) == signer)
     )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+ANSWER_ACTIONS = (
+    "endorsement.sign",
+    "endorsement.decline",
+    "endorsement.withdraw_signature",
+    "endorsement.sign_received",
+    "endorsement.decline_received",
+    "endorsement.signature_withdrawn",
+)
+
+
+async def answer_history(session: AsyncSession, *, endorsement_id: str) -> list[AuditEntry]:
+    """The audit entries of answers given, received and withdrawn, oldest first: the only
+    trace of a withdrawn answer, whose signature row is gone."""
+    result = await session.execute(
+        select(AuditEntry)
+        .where(col(AuditEntry.object_type) == "endorsement")
+        .where(col(AuditEntry.object_id) == endorsement_id)
+        .where(col(AuditEntry.action).in_(ANSWER_ACTIONS))
+        .order_by(col(AuditEntry.id))
+    )
+    return list(result.scalars())
 
 
 # ---- member votes ---------------------------------------------------------------------------

@@ -119,6 +119,28 @@ async def to_public(session: AsyncSession, endorsement: Endorsement) -> Endorsem
     )
 
 
+async def withdrawn_signers(
+    session: AsyncSession, *, endorsement: Endorsement, settings: Settings
+) -> set[str]:
+    """Required signers whose answer to the current text was withdrawn and not given again,
+    as far as this node saw it (the proposer and the withdrawing signer do; a third node
+    only sees the answer disappear)."""
+    last: dict[str, tuple[str, int | None]] = {}
+    for entry in await repository.answer_history(session, endorsement_id=endorsement.id):
+        signer = entry.detail.get("signer", settings.public_url)
+        if entry.action.endswith(("withdraw_signature", "signature_withdrawn")):
+            if signer in last:
+                last[signer] = ("withdrawn", last[signer][1])
+        else:
+            last[signer] = ("answered", entry.detail.get("content_version"))
+    held = {r.signer for r in await repository.signatures(session, endorsement_id=endorsement.id)}
+    return {
+        signer
+        for signer, (state, version) in last.items()
+        if state == "withdrawn" and version == endorsement.content_version and signer not in held
+    }
+
+
 # ---- the proposer ---------------------------------------------------------------------------
 
 

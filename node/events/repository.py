@@ -84,6 +84,26 @@ async def upcoming_events(
     return list(result.scalars())
 
 
+async def events_in_window(
+    session: AsyncSession,
+    *,
+    visible: Collection[Visibility],
+    ends_after: datetime,
+    starts_before: datetime | None = None,
+) -> list[Event]:
+    """Events of every origin (ours and allies' replicas), not deleted, that are not over at
+    ``ends_after`` and start before ``starts_before``: the coalition calendar's window."""
+    query = select(Event).where(
+        col(Event.deleted_at).is_(None),
+        col(Event.visibility).in_(list(visible)),
+        col(Event.end_date) >= ends_after,
+    )
+    if starts_before is not None:
+        query = query.where(col(Event.start_date) < starts_before)
+    result = await session.execute(query.order_by(col(Event.start_date), col(Event.id)))
+    return list(result.scalars())
+
+
 async def replace_event_wards(
     session: AsyncSession, *, event_id: str, wards: Collection[int]
 ) -> None:

@@ -1,0 +1,1 @@
+"""The coordinator web pages: server-rendered HTML (Jinja2), no front-end build step."""

@@ -1,0 +1,190 @@
+"""Canvass pages: calls with each shift's fill, sign-ups with a plain consent choice, relays.
+
+Permissions are the API's (node/canvass/router.py): every user sees this node's own calls and
+the allies' calls relayed to members (organizers see every call held) and signs up on this
+node; organizers relay an ally's call, post and cancel this node's calls and see its rosters.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Form, Request
+from fastapi.responses import HTMLResponse, Response
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from federation.storage import utcnow
+from node.accounts.models import Role
+from node.canvass import repository, service
+from node.canvass.models import (
+    ACTIVE_SIGNUP_STATES,
+    CallStatus,
+    CanvassCall,
+    CanvassShift,
+    CanvassSignup,
+    CommitmentState,
+    ShiftStatus,
+    SignupCreate,
+)
+from node.deps import SessionDep, SettingsDep
+from node.web.deps import PageOrganizer, PageUser
+from node.web.groups import group_names, span, when
+from node.web.rendering import page_router, redirect, render
+
+router = page_router()
+
+SIGNUP_WORDS = {
+    "pending": "sent to the host, waiting for their answer",
+    "committed": "you have a place",
+    "waitlisted": "on the waitlist",
+    "refused": "the host had no place",
+    "cancelled": "cancelled by the host",
+    "withdrawn": "you withdrew",
+}
+
+
+@dataclass(frozen=True)
+class Fill:
+    committed: int
+    capacity: int
+
+    @property
+    def percent(self) -> int:
+        return min(100, round(100 * self.committed / self.capacity)) if self.capacity else 100
+
+    @property
+    def label(self) -> str:
+        return f"{self.committed} of {self.capacity} filled"
+
+
+def fill_of(shifts: list[CanvassShift]) -> Fill:
+    open_shifts = [s for s in shifts if s.status is ShiftStatus.open]
+    return Fill(sum(s.committed for s in open_shifts), sum(s.capacity for s in open_shifts))
+
+
+async def _my_signups(
+    session: AsyncSession, principal: PageUser
+) -> list[tuple[CanvassSignup, CanvassCall | None, CanvassShift | None]]:
+    rows = []
+    for signup in await service.my_signups(session, user=principal.user):
+        call = await repository.call_by_object_id(session, object_id=signup.call_object_id)
+        shift = await repository.shift_by_object_id(session, object_id=signup.shift_object_id)
+        rows.append((signup, call, shift))
+    return rows
+
+
+@router.get("/canvass", response_class=HTMLResponse)
+async def call_list(
+    request: Request, principal: PageUser, session: SessionDep, settings: SettingsDep
+) -> Response:
+    listed = await service.list_calls(session, role=principal.role, settings=settings)
+    return render(request, "canvass_list.html", {
+        "calls": [(call, shifts, fill_of(shifts)) for call, shifts in listed],
+        "names": await group_names(session, settings=settings),
+        "mine": await _my_signups(session, principal), "words": SIGNUP_WORDS,
+        "me": settings.public_url, "span": span,
+        "is_organizer": principal.role.includes(Role.organizer),
+    })  # fmt: skip
+
+
+@router.get("/canvass/{call_id}", response_class=HTMLResponse)
+async def call_detail(
+    call_id: str,
+    request: Request,
+    principal: PageUser,
+    session: SessionDep,
+    settings: SettingsDep,
+) -> Response:
+    call = await service.visible_call(
+        session, call_id=call_id, role=principal.role, settings=settings
+    )
+    shifts = await repository.shifts_of(session, call_id=call.id)
+    is_local = call.origin == settings.public_url
+    is_organizer = principal.role.includes(Role.organizer)
+    rosters = {}
+    if is_local and is_organizer:
+        for shift in shifts:
+            rows = await service.roster(
+                session, call_id=call.id, shift_id=shift.id, settings=settings
+            )
+            rosters[shift.id] = [r for r in rows if r.state in service.HELD]
+    mine = {
+        signup.shift_object_id: signup
+        for signup, _, _ in await _my_signups(session, principal)
+        if signup.call_object_id == call.object_id and signup.state in ACTIVE_SIGNUP_STATES
+    }
+    names = await group_names(session, settings=settings)
+    return render(request, "canvass_call.html", {
+        "call": call, "shifts": [(s, Fill(s.committed, s.capacity)) for s in shifts],
+        "host": names.get(call.origin, call.origin), "names": names, "is_local": is_local,
+        "is_organizer": is_organizer, "rosters": rosters, "mine": mine,
+        "words": SIGNUP_WORDS, "span": span, "when": when, "now": utcnow(),
+        "call_active": call.status is CallStatus.active, "waitlisted": CommitmentState.waitlisted,
+    })  # fmt: skip
+
+
+@router.post("/canvass/{call_id}/shifts/{shift_id}/signup", response_class=HTMLResponse)
+async def sign_up(
+    call_id: str,
+    shift_id: str,
+    principal: PageUser,
+    session: SessionDep,
+    settings: SettingsDep,
+    share_first_name: Annotated[bool, Form()] = False,
+    share_contact: Annotated[bool, Form()] = False,
+) -> Response:
+    signup = await service.sign_up(
+        session, call_id=call_id, shift_id=shift_id,
+        data=SignupCreate(share_first_name=share_first_name, share_contact=share_contact),
+        user=principal.user, settings=settings,
+    )  # fmt: skip
+    shift = await repository.shift_by_object_id(session, object_id=signup.shift_object_id)
+    assert shift is not None  # noqa: S101 -- the service just found it
+    return redirect(
+        f"/canvass/{call_id}",
+        notice=f"You're signed up for the shift on {span(shift.start_date, shift.end_date)}.",
+    )
+
+
+@router.post("/canvass/signups/{signup_id}/withdraw", response_class=HTMLResponse)
+async def withdraw(
+    signup_id: str,
+    principal: PageUser,
+    session: SessionDep,
+    settings: SettingsDep,
+    back: Annotated[str, Form()] = "/canvass",
+) -> Response:
+    await service.withdraw(session, signup_id=signup_id, user=principal.user, settings=settings)
+    target = back if back.startswith("/canvass") else "/canvass"
+    return redirect(target, notice="You have withdrawn from the shift.")
+
+
+@router.post("/canvass/{call_id}/relay", response_class=HTMLResponse)
+async def relay(
+    call_id: str, principal: PageOrganizer, session: SessionDep, settings: SettingsDep
+) -> Response:
+    await service.relay_call(session, call_id=call_id, actor=principal.actor, settings=settings)
+    return redirect(f"/canvass/{call_id}", notice=f"Relayed: {settings.name}'s members see it now.")
+
+
+@router.post("/canvass/{call_id}/cancel", response_class=HTMLResponse)
+async def cancel_call(
+    call_id: str, principal: PageOrganizer, session: SessionDep, settings: SettingsDep
+) -> Response:
+    await service.cancel_call(session, call_id=call_id, actor=principal.actor, settings=settings)
+    return redirect(f"/canvass/{call_id}", notice="The call is cancelled; volunteers are told.")
+
+
+@router.post("/canvass/{call_id}/shifts/{shift_id}/cancel", response_class=HTMLResponse)
+async def cancel_shift(
+    call_id: str,
+    shift_id: str,
+    principal: PageOrganizer,
+    session: SessionDep,
+    settings: SettingsDep,
+) -> Response:
+    await service.cancel_shift(
+        session, call_id=call_id, shift_id=shift_id, actor=principal.actor, settings=settings
+    )
+    return redirect(f"/canvass/{call_id}", notice="The shift is cancelled; volunteers are told.")

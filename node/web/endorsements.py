@@ -1,0 +1,251 @@
+"""Endorsement pages: the list, one endorsement with who signed, and the admins' answers.
+
+Permissions are the API's (node/endorsements/router.py): every user reads; organizers and
+admins propose, open and withdraw this node's endorsements; only admins answer for the node
+(sign, decline, withdraw the answer). The verify badge is this node's own check of the
+signatures, the same check ``ipo-node verify`` runs on a downloaded bundle.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Annotated, Literal
+
+from fastapi import Form, Request
+from fastapi.responses import HTMLResponse, Response
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from federation.keys import Keyring
+from node.accounts.models import Role
+from node.config import Settings
+from node.deps import SessionDep, SettingsDep
+from node.endorsements import bundle, repository, service
+from node.endorsements.errors import EndorsementClosed
+from node.endorsements.models import Endorsement, SignRequest
+from node.web.deps import PageAdmin, PageOrganizer, PageUser
+from node.web.groups import group_names, when
+from node.web.rendering import page_router, redirect, render
+
+router = page_router()
+
+OFFICES = [
+    ("alderperson", "Alderperson"), ("mayor", "Mayor"), ("city_clerk", "City clerk"),
+    ("city_treasurer", "City treasurer"), ("committeeperson", "Committeeperson"),
+    ("state_representative", "State representative"), ("state_senator", "State senator"),
+    ("county_commissioner", "County commissioner"), ("congress", "Congress"),
+    ("judge", "Judge"), ("other", "Other office"),
+]  # fmt: skip
+ELECTION_TYPES = ["primary", "general", "runoff", "special"]
+STATUS_BADGE = {"ratified": "ok", "collecting": "warn", "draft": "muted", "withdrawn": "bad",
+                "expired": "muted"}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """This node's own check of the signatures, as the badge shows it."""
+
+    tone: str
+    label: str
+    lines: list[str]
+
+
+@dataclass(frozen=True)
+class SignerRow:
+    node: str
+    name: str
+    state: str  # signed | declined | pending | withdrawn
+    at: str
+    verified: bool
+
+
+def _keyring(request: Request) -> Keyring:
+    keyring: Keyring = request.app.state.federation.keyring()
+    return keyring
+
+
+async def _verdict(
+    session: AsyncSession, endorsement: Endorsement, *, settings: Settings, keyring: Keyring
+) -> Verdict | None:
+    """Build the bundle this node would export and check it the way ``ipo-node verify`` does."""
+    try:
+        data = await bundle.build_bundle(
+            session, endorsement=endorsement, settings=settings, keyring=keyring
+        )
+    except EndorsementClosed:
+        return None  # a draft: nothing signed yet
+    report = bundle.check_bundle(json.loads(json.dumps(data)))
+    lines = [line.strip() for line in report.lines]
+    if report.failed:
+        return Verdict("bad", f"Could not verify: {report.failed} signature(s) do not hold", lines)
+    if report.ok:
+        return Verdict("ok", "Verified by this node: every signature holds, rule met", lines)
+    return Verdict(
+        "muted",
+        f"Not yet ratified: {report.valid} of {report.needed} needed signatures verified "
+        "by this node",
+        lines,
+    )
+
+
+async def _signer_rows(
+    session: AsyncSession, endorsement: Endorsement, *, names: dict[str, str], settings: Settings
+) -> list[SignerRow]:
+    public = await service.to_public(session, endorsement)
+    answers = {s.signer: s for s in public.signatures}
+    records = {r.signer: r for r in await repository.signatures(
+        session, endorsement_id=endorsement.id)}  # fmt: skip
+    withdrawn = await service.withdrawn_signers(session, endorsement=endorsement, settings=settings)
+    rows = []
+    for node in endorsement.required_signers:
+        answer = answers.get(node)
+        if answer is not None:
+            state = "signed" if answer.decision == "sign" else "declined"
+            at, verified = when(records[node].received_at), answer.verified
+        else:
+            state, at, verified = ("withdrawn" if node in withdrawn else "pending"), "", False
+        rows.append(SignerRow(node, names.get(node, node), state, at, verified))
+    return rows
+
+
+@router.get("/endorsements", response_class=HTMLResponse)
+async def endorsement_list(
+    request: Request, principal: PageUser, session: SessionDep, settings: SettingsDep
+) -> Response:
+    endorsements = await service.list_endorsements(session, role=principal.role)
+    names = await group_names(session, settings=settings)
+    items = [await service.to_public(session, e) for e in endorsements]
+    return render(request, "endorsements.html", {
+        "items": items, "names": names, "badge": STATUS_BADGE, "offices": dict(OFFICES),
+        "may_propose": principal.role.includes(Role.organizer),
+    })  # fmt: skip
+
+
+@router.get("/endorsements/{endorsement_id}", response_class=HTMLResponse)
+async def endorsement_detail(
+    endorsement_id: str,
+    request: Request,
+    principal: PageUser,
+    session: SessionDep,
+    settings: SettingsDep,
+) -> Response:
+    endorsement = await service.get_endorsement(
+        session, endorsement_id=endorsement_id, role=principal.role
+    )
+    public = await service.to_public(session, endorsement)
+    names = await group_names(session, settings=settings)
+    rows = await _signer_rows(session, endorsement, names=names, settings=settings)
+    me = settings.public_url
+    mine = next((row for row in rows if row.node == me), None)
+    is_admin = principal.role.includes(Role.admin)
+    answerable = public.status in ("collecting", "ratified")
+    return render(request, "endorsement.html", {
+        "e": public, "names": names, "rows": rows, "badge": STATUS_BADGE,
+        "offices": dict(OFFICES), "when": when,
+        "verdict": await _verdict(session, endorsement, settings=settings,
+                                  keyring=_keyring(request)),
+        "may_answer": is_admin and mine is not None and answerable,
+        "my_state": mine.state if mine else None,
+        "is_local": endorsement.origin == me,
+        "is_organizer": principal.role.includes(Role.organizer),
+    })  # fmt: skip
+
+
+@router.get("/endorsements/{endorsement_id}/answer/{decision}", response_class=HTMLResponse)
+async def confirm_answer(
+    endorsement_id: str,
+    decision: Literal["sign", "decline"],
+    request: Request,
+    principal: PageAdmin,
+    session: SessionDep,
+    settings: SettingsDep,
+) -> Response:
+    """The confirmation page: the exact text the admin is about to sign or decline."""
+    endorsement = await service.get_endorsement(
+        session, endorsement_id=endorsement_id, role=principal.role
+    )
+    public = await service.to_public(session, endorsement)
+    names = await group_names(session, settings=settings)
+    return render(request, "endorsement_confirm.html", {
+        "e": public, "decision": decision, "names": names, "offices": dict(OFFICES),
+        "me": settings.name,
+    })  # fmt: skip
+
+
+@router.post("/endorsements/{endorsement_id}/answer/{decision}", response_class=HTMLResponse)
+async def answer(
+    endorsement_id: str,
+    decision: Literal["sign", "decline"],
+    request: Request,
+    principal: PageAdmin,
+    session: SessionDep,
+    settings: SettingsDep,
+    content_version: Annotated[int, Form()],
+) -> Response:
+    endorsement = await service.answer(
+        session, endorsement_id=endorsement_id, decision=decision,
+        data=SignRequest(content_version=content_version), actor=principal.actor,
+        settings=settings, keyring=_keyring(request),
+    )  # fmt: skip
+    done = "signed" if decision == "sign" else "declined"
+    where = "" if endorsement.origin == settings.public_url else (
+        " It is on its way to the proposing group."
+    )  # fmt: skip
+    return redirect(f"/endorsements/{endorsement.id}", notice=f"You {done} for {settings.name}."
+                    + where)  # fmt: skip
+
+
+@router.post("/endorsements/{endorsement_id}/signature/withdraw", response_class=HTMLResponse)
+async def withdraw_answer(
+    endorsement_id: str, principal: PageAdmin, session: SessionDep, settings: SettingsDep
+) -> Response:
+    endorsement = await service.withdraw_signature(
+        session, endorsement_id=endorsement_id, actor=principal.actor, settings=settings
+    )
+    return redirect(
+        f"/endorsements/{endorsement.id}", notice=f"{settings.name}'s answer is withdrawn."
+    )
+
+
+@router.post("/endorsements/{endorsement_id}/open", response_class=HTMLResponse)
+async def open_for_signatures(
+    endorsement_id: str, principal: PageOrganizer, session: SessionDep, settings: SettingsDep
+) -> Response:
+    endorsement = await service.open_endorsement(
+        session, endorsement_id=endorsement_id, actor=principal.actor, settings=settings
+    )
+    return redirect(f"/endorsements/{endorsement.id}", notice="Sent to the signers.")
+
+
+@router.post("/endorsements/{endorsement_id}/withdraw", response_class=HTMLResponse)
+async def withdraw_endorsement(
+    endorsement_id: str, principal: PageOrganizer, session: SessionDep, settings: SettingsDep
+) -> Response:
+    endorsement = await service.withdraw_endorsement(
+        session, endorsement_id=endorsement_id, actor=principal.actor, settings=settings
+    )
+    return redirect(f"/endorsements/{endorsement.id}", notice="The endorsement is withdrawn.")
+
+
+@router.get("/endorsements/{endorsement_id}/bundle.json")
+async def download_bundle(
+    endorsement_id: str,
+    request: Request,
+    principal: PageUser,
+    session: SessionDep,
+    settings: SettingsDep,
+) -> Response:
+    """The verification bundle as a file (``ipo-node verify FILE`` checks it offline)."""
+    endorsement = await service.get_endorsement(
+        session, endorsement_id=endorsement_id, role=principal.role
+    )
+    data = await bundle.build_bundle(
+        session, endorsement=endorsement, settings=settings, keyring=_keyring(request)
+    )
+    return Response(
+        json.dumps(data, indent=2),
+        media_type="application/json",
+        headers={
+            "Content-Disposition": f'attachment; filename="endorsement-{endorsement.id}.json"'
+        },
+    )

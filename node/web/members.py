@@ -1,0 +1,245 @@
+"""The members pages (organizers): list and search, add, edit, and CSV import.
+
+Each page calls ``node.members.service`` like the API does (same role: organizer), so the
+rules (unique email, all-or-nothing import) are the service's. The import page turns the
+service's answer into a report per row: what was created or updated, or what is wrong.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse, Response
+from pydantic import ValidationError
+from starlette.datastructures import FormData, UploadFile
+
+from node.deps import SessionDep
+from node.errors import InvalidInput, NodeError
+from node.members import csv_io, repository, service
+from node.members.models import Member, MemberCreate, MemberUpdate
+from node.members.repository import MemberFilters
+from node.web.deps import PageOrganizer
+from node.web.rendering import field_errors, page_router, redirect, render
+
+router = page_router()
+
+PAGE_SIZE = 50
+TEXT_FIELDS = ("given_name", "family_name", "email", "phone", "postal_code", "precinct", "notes")
+LIST_FIELDS = ("languages", "tags")
+FLAGS = ("sms_opt_in", "share_contact_with_hosts")
+
+
+def _form_values(form: FormData) -> dict[str, Any]:
+    """The member form as the API's body: blanks are "unknown", lists are comma-separated."""
+    values: dict[str, Any] = {name: str(form.get(name) or "").strip() for name in TEXT_FIELDS}
+    values["email"] = values["email"] or None
+    ward = str(form.get("ward") or "").strip()
+    values["ward"] = ward or None
+    for name in LIST_FIELDS:
+        values[name] = [part for part in str(form.get(name) or "").split(",") if part.strip()]
+    for name in FLAGS:
+        values[name] = form.get(name) == "on"
+    return values
+
+
+def _shown(member: Member | None, values: dict[str, Any] | None = None) -> dict[str, Any]:
+    """What the form fields show: what was typed, else the member's stored values."""
+    if values is not None:
+        shown = dict(values)
+    elif member is not None:
+        shown = member.model_dump()
+    else:
+        shown = {}
+    for name in LIST_FIELDS:
+        shown[name] = ", ".join(shown.get(name) or [])
+    return shown
+
+
+@router.get("/members")
+async def members_page(
+    request: Request,
+    principal: PageOrganizer,
+    session: SessionDep,
+    q: str = "",
+    ward: str = "",
+    cursor: str | None = None,
+) -> HTMLResponse:
+    del principal
+    ward = ward.strip()
+    if ward and not (ward.isdigit() and 1 <= int(ward) <= 50):
+        raise InvalidInput("A ward is a number from 1 to 50.", field=["query", "ward"])
+    filters = MemberFilters(q=q.strip()[:200] or None, ward=int(ward) if ward else None)
+    members, next_cursor = await service.list_members(
+        session, filters=filters, limit=PAGE_SIZE, cursor=cursor
+    )
+    next_url = str(request.url.include_query_params(cursor=next_cursor)) if next_cursor else None
+    return render(
+        request,
+        "members.html",
+        {
+            "members": members,
+            "q": q,
+            "ward": ward,
+            "searching": bool(filters.q or filters.ward),
+            "next_url": next_url,
+            "first_page": cursor is None,
+        },
+    )
+
+
+def _form_page(
+    request: Request,
+    *,
+    member: Member | None,
+    values: dict[str, Any] | None = None,
+    errors: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    return render(
+        request,
+        "members_form.html",
+        {
+            "member": member,
+            "title": f"Edit {_name(member)}" if member else "Add a member",
+            "values": _shown(member, values),
+            "errors": errors or {},
+        },
+        status_code=status_code,
+    )
+
+
+def _errors(exc: ValidationError | NodeError) -> dict[str, str]:
+    if isinstance(exc, ValidationError):
+        # pydantic prefixes the validators' own words; a volunteer needs only those.
+        return {k: v.removeprefix("Value error, ") for k, v in field_errors(exc).items()}
+    fields = [str(part) for part in (exc.details[0].loc if exc.details else []) if part != "body"]
+    return {".".join(fields) or "form": exc.message}
+
+
+@router.get("/members/new")
+async def new_member_page(request: Request, principal: PageOrganizer) -> HTMLResponse:
+    del principal
+    return _form_page(request, member=None)
+
+
+@router.post("/members/new")
+async def add_member(request: Request, principal: PageOrganizer, session: SessionDep) -> Response:
+    values = _form_values(await request.form())
+    try:
+        data = MemberCreate.model_validate(values)
+        member = await service.create_member(session, data=data, actor=principal.actor)
+    except (ValidationError, service.MemberEmailTaken) as exc:
+        return _form_page(request, member=None, values=values, errors=_errors(exc), status_code=422)
+    return redirect("/members", notice=f"Added {_name(member)}.")
+
+
+@router.get("/members/{member_id}/edit")
+async def edit_member_page(
+    request: Request, member_id: int, principal: PageOrganizer, session: SessionDep
+) -> HTMLResponse:
+    del principal
+    member = await service.get_member(session, member_id=member_id)
+    return _form_page(request, member=member)
+
+
+@router.post("/members/{member_id}/edit")
+async def edit_member(
+    request: Request, member_id: int, principal: PageOrganizer, session: SessionDep
+) -> Response:
+    member = await service.get_member(session, member_id=member_id)
+    values = _form_values(await request.form())
+    try:
+        data = MemberUpdate.model_validate(values)
+        member = await service.update_member(
+            session, member_id=member_id, data=data, actor=principal.actor
+        )
+    except (ValidationError, service.MemberEmailTaken) as exc:
+        return _form_page(
+            request, member=member, values=values, errors=_errors(exc), status_code=422
+        )
+    return redirect("/members", notice=f"Saved {_name(member)}.")
+
+
+def _name(member: Member) -> str:
+    return " ".join(p for p in (member.given_name, member.family_name) if p) or (
+        member.email or f"member {member.id}"
+    )
+
+
+# ---- CSV import -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RowReport:
+    row: int
+    outcome: str  # created | updated | error | ok (fine, but not imported: other rows failed)
+    message: str
+
+
+@router.get("/members/import")
+async def import_page(request: Request, principal: PageOrganizer) -> HTMLResponse:
+    del principal
+    return render(request, "members_import.html", {"report": None})
+
+
+@router.post("/members/import")
+async def import_members(
+    request: Request, principal: PageOrganizer, session: SessionDep
+) -> HTMLResponse:
+    form = await request.form()
+    try:
+        upload = form.get("file")
+        data = await upload.read() if isinstance(upload, UploadFile) else b""
+    finally:
+        await form.close()  # the spooled upload's temporary file
+    if not data:
+        return _import_result(request, error="Choose a CSV file to import.", status_code=422)
+    try:
+        parsed = csv_io.read_csv(data)
+    except csv_io.CsvFileInvalid as exc:
+        return _import_result(request, error=exc.message, status_code=422)
+    emails = {str(r.values["email"]).strip().lower() for r in parsed.rows if r.values.get("email")}
+    known = set(await repository.by_emails(session, emails=emails))
+    try:
+        result = await service.import_csv(session, data=data, dry_run=False, actor=principal.actor)
+    except service.ImportRejected as exc:
+        problems: dict[int, list[str]] = {}
+        for detail in exc.details:
+            _, row, column = detail.loc
+            label = f"{column}: " if column else ""
+            problems.setdefault(int(row), []).append(f"{label}{detail.msg}")
+        report = [
+            RowReport(r.row, "error", "; ".join(problems[r.row]))
+            if r.row in problems
+            else RowReport(r.row, "ok", "Fine, but not imported until the other rows are fixed.")
+            for r in parsed.rows
+        ]
+        return _import_result(request, report=report, error=exc.message, status_code=422)
+    report = [
+        RowReport(r.row, "updated", "Matched an existing member by email; updated.")
+        if str(r.values.get("email") or "").strip().lower() in known
+        else RowReport(r.row, "created", "Added as a new member.")
+        for r in parsed.rows
+    ]
+    summary = f"Imported {result.rows} rows: {result.created} added, {result.updated} updated."
+    if result.ignored_columns:
+        summary += f" Columns not read: {', '.join(result.ignored_columns)}."
+    return _import_result(request, report=report, summary=summary)
+
+
+def _import_result(
+    request: Request,
+    *,
+    report: list[RowReport] | None = None,
+    error: str | None = None,
+    summary: str | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    return render(
+        request,
+        "members_import.html",
+        {"report": report, "error": error, "summary": summary},
+        status_code=status_code,
+    )

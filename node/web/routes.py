@@ -1,0 +1,33 @@
+"""Every page router, in the order they must be matched (``/x/new`` before ``/x/{id}``)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from node.web import (
+    alliances,
+    auth,
+    calendar,
+    canvass,
+    canvass_forms,
+    endorsement_forms,
+    endorsements,
+    forum_forms,
+    forums,
+    members,
+    partners,
+)
+
+PAGE_ROUTERS: tuple[APIRouter, ...] = (
+    auth.router,
+    calendar.router,
+    endorsement_forms.router,
+    endorsements.router,
+    canvass_forms.router,
+    canvass.router,
+    forum_forms.router,
+    forums.router,
+    alliances.router,
+    members.router,
+    partners.router,
+)

@@ -1,0 +1,131 @@
+"""The coalition calendar page: an ally's shared work with its name, filters, the month grid."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable
+
+from playwright.async_api import Browser, expect
+
+from node.accounts.models import Role
+from tests.canvass.helpers import call_body
+from tests.events import create_event, soon
+from tests.nodes import NodeFactory, TestNode, ally, deliver_all
+from tests.web.browser import fits_phone_width, logged_in_page, screenshot
+
+Serve = Callable[[TestNode], Awaitable[str]]
+
+
+async def two_allies(nodes: NodeFactory) -> tuple[TestNode, TestNode]:
+    a = await nodes.start("ward30", wards=[30], display_name="30th United")
+    b = await nodes.start("ward33", wards=[33], display_name="33rd Ward Working Families")
+    await ally(a, b)
+    return a, b
+
+
+class TestAlliesWorkOnTheCalendar:
+    async def test_an_allys_event_and_shifts_show_with_the_allys_name(
+        self, nodes: NodeFactory, serve: Serve, browser: Browser
+    ) -> None:
+        # Given 30th United shares an event and a canvass call with its ally 33WF
+        a, b = await two_allies(nodes)
+        a_organizer = await a.as_role(Role.organizer)
+        await create_event(
+            a_organizer, title="Strike support picket", event_type="STRIKE_SUPPORT", wards=[30]
+        )
+        await create_event(a_organizer, title="30th board meeting", visibility="private")
+        call = await a_organizer.post("/api/v1/canvass-calls", json=call_body(capacity=4))
+        assert call.status_code == 201, call.text
+        b_organizer = await b.as_role(Role.organizer)
+        await create_event(b_organizer, title="33WF general meeting", wards=[33])
+        await deliver_all(a, b)
+        # When 33WF's organizer opens the calendar
+        base = await serve(b)
+        page = await logged_in_page(browser, base, b, role=Role.organizer)
+        await page.goto(f"{base}/calendar")
+        # Then the ally's event shows with 30th United's name, next to 33WF's own
+        picket = page.locator("article", has_text="Strike support picket")
+        await expect(picket).to_contain_text("30th United")
+        await expect(picket).to_contain_text("Strike support")
+        await expect(page.locator("article", has_text="33WF general meeting")).to_contain_text(
+            "this group"
+        )
+        shift = page.locator("article", has_text="Canvass: Saturday doors")
+        await expect(shift).to_contain_text("0 of 4 places filled")
+        await expect(shift).to_contain_text("30th United")
+        # and the ally's private event never reached this node
+        await expect(page.get_by_text("30th board meeting")).to_have_count(0)
+        await screenshot(page, "calendar-list")
+
+        # When filtering by the ally's group, only its items remain
+        await page.get_by_label("Group").select_option(label="30th United")
+        await page.get_by_role("button", name="Filter").click()
+        await expect(page).to_have_url(re.compile(r"group="))
+        await expect(page.get_by_text("Strike support picket")).to_be_visible()
+        await expect(page.get_by_text("33WF general meeting")).to_have_count(0)
+        # and by type, only canvass shifts
+        await page.get_by_label("Type").select_option(label="Canvass shift")
+        await page.get_by_role("button", name="Filter").click()
+        await expect(page.get_by_text("Canvass: Saturday doors")).to_be_visible()
+        await expect(page.get_by_text("Strike support picket")).to_have_count(0)
+
+    async def test_the_ward_filter_and_an_empty_result(
+        self, node: TestNode, organizer, serve: Serve, browser: Browser
+    ) -> None:
+        await create_event(organizer, title="Ward 33 cleanup", wards=[33])
+        await create_event(organizer, title="Ward 40 potluck", wards=[40])
+        base = await serve(node)
+        page = await logged_in_page(browser, base, node, role=Role.member)
+        await page.goto(f"{base}/calendar")
+        await page.get_by_label("Ward").fill("40")
+        await page.get_by_role("button", name="Filter").click()
+        await expect(page.get_by_text("Ward 40 potluck")).to_be_visible()
+        await expect(page.get_by_text("Ward 33 cleanup")).to_have_count(0)
+        await page.get_by_label("Ward").fill("12")
+        await page.get_by_role("button", name="Filter").click()
+        await expect(page.get_by_text("Nothing coming up with these filters")).to_be_visible()
+
+
+class TestMonthView:
+    async def test_the_month_grid_and_its_previous_and_next_links(
+        self, node: TestNode, organizer, serve: Serve, browser: Browser
+    ) -> None:
+        event = await create_event(organizer, title="Budget town hall", start=soon(days=40))
+        month = event["start_date"][:7]
+        base = await serve(node)
+        page = await logged_in_page(browser, base, node, role=Role.member)
+        await page.goto(f"{base}/calendar?view=month&month={month}")
+        await expect(page.get_by_text("Budget town hall")).to_be_visible()
+        await screenshot(page, "calendar-month")
+        await page.get_by_role("link", name="Next month").click()
+        await expect(page.get_by_text("Budget town hall")).to_have_count(0)
+        await expect(page.get_by_text("Nothing on the calendar this month")).to_be_visible()
+        await page.get_by_role("link", name="Previous month").click()
+        await expect(page.get_by_text("Budget town hall")).to_be_visible()
+
+    async def test_a_member_does_not_see_private_events(
+        self, node: TestNode, organizer, serve: Serve, browser: Browser
+    ) -> None:
+        await create_event(organizer, title="Steering committee", visibility="private")
+        await create_event(organizer, title="Open meeting", visibility="coalition")
+        base = await serve(node)
+        page = await logged_in_page(browser, base, node, role=Role.member, phone=True)
+        await page.goto(f"{base}/calendar")
+        await expect(page.get_by_text("Open meeting")).to_be_visible()
+        await expect(page.get_by_text("Steering committee")).to_have_count(0)
+        assert await fits_phone_width(page)
+        await screenshot(page, "calendar-phone")
+        await page.goto(f"{base}/calendar?view=month")
+        assert await fits_phone_width(page)
+
+
+class TestBadInput:
+    async def test_a_bad_month_answers_a_page_that_says_why(self, node: TestNode) -> None:
+        _, token = await node.add_user(role=Role.member)
+        client = node.client_with(token)
+        response = await client.get("/calendar", params={"view": "month", "month": "December"})
+        assert response.status_code == 422
+        assert "year-month" in response.text
+        response = await client.get("/calendar", params={"ward": "99"})
+        assert response.status_code == 422
+        assert "1 to 50" in response.text

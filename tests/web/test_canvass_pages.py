@@ -1,0 +1,195 @@
+"""Canvass pages: relaying an ally's call, signing up with and without consent, the fill."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+
+from playwright.async_api import Browser, Page, expect
+
+from federation.storage import utcnow
+from node.accounts.models import Role
+from tests.canvass.helpers import post_call, replica, sign_up, volunteer
+from tests.nodes import NodeFactory, TestNode, ally, deliver_all
+from tests.web.browser import fits_phone_width, logged_in_page, screenshot
+from tests.web.page_client import anonymous, page_client
+
+Serve = Callable[[TestNode], Awaitable[str]]
+TITLE = "Saturday doors for the referendum"
+
+
+async def host_and_ally(nodes: NodeFactory) -> tuple[TestNode, TestNode]:
+    host = await nodes.start("ward33", wards=[33])
+    other = await nodes.start("ward35", wards=[35])
+    await ally(host, other)
+    return host, other
+
+
+async def sign_up_in_browser(page: Page, *, consent: bool) -> None:
+    if consent:
+        await page.get_by_label("Share my email and phone number with Test ward33").check()
+    await page.get_by_role("button", name="Sign up for this shift").click()
+    await expect(page.get_by_role("status").first).to_contain_text("You're signed up for")
+    await expect(page.get_by_role("button", name="Withdraw from this shift")).to_be_visible()
+
+
+class TestSigningUpForAnAllysShift:
+    async def test_relay_sign_up_and_the_host_sees_the_fill_move(
+        self, nodes: NodeFactory, serve: Serve, browser: Browser
+    ) -> None:
+        # Given ward33 posted a call for 10 and one of its own members signed up
+        host, other = await host_and_ally(nodes)
+        call = await post_call(host, capacity=10)
+        local = await volunteer(host)
+        assert (await sign_up(local, call)).status_code == 201
+        await deliver_all(host, other)
+        call_here = await replica(other, call["object_id"])
+        base = await serve(other)
+
+        # When ward35's organizer relays it, and two of its members sign up in the browser
+        organizer = await logged_in_page(browser, base, other, role=Role.organizer)
+        await organizer.goto(f"{base}/canvass")
+        await expect(organizer.get_by_text("not relayed")).to_be_visible()
+        await organizer.get_by_role("link", name=TITLE).click()
+        await organizer.get_by_role("button", name="Relay to our members").click()
+        await expect(organizer.get_by_role("status").first).to_contain_text("Relayed")
+
+        sharer = await logged_in_page(browser, base, other, role=Role.member, phone=True)
+        await sharer.goto(f"{base}/canvass")
+        await expect(
+            sharer.get_by_text("You have not signed up for any shift yet.")
+        ).to_be_visible()
+        await sharer.get_by_role("link", name=TITLE).click()
+        await expect(
+            sharer.get_by_text("only learns that one volunteer from Test ward35")
+        ).to_be_visible()
+        assert await fits_phone_width(sharer)
+        await screenshot(sharer, "canvass-call-phone")
+        await sign_up_in_browser(sharer, consent=True)
+        await expect(sharer.locator(".shift")).to_contain_text("shared your email and phone")
+
+        private = await logged_in_page(browser, base, other, role=Role.member)
+        await private.goto(f"{base}/canvass/{call_here['id']}")
+        await sign_up_in_browser(private, consent=False)
+        await expect(private.locator(".shift")).to_contain_text("knows you only by a code name")
+
+        # Then, once delivered, the host's page shows 3 of 10 and only the consented contact
+        await deliver_all(host, other)
+        host_base = await serve(host)
+        host_page = await logged_in_page(browser, host_base, host, role=Role.organizer)
+        await host_page.goto(f"{host_base}/canvass/{call['id']}")
+        await expect(host_page.get_by_role("img", name="3 of 10 filled")).to_be_visible()
+        await expect(host_page.get_by_text("3 of 10 committed")).to_be_visible()
+        roster = host_page.locator("table.roster")
+        await expect(roster.get_by_role("row", name=re.compile("Test ward35"))).to_have_count(2)
+        await expect(roster).to_contain_text("@ward35.example")
+        await expect(roster.get_by_text("not shared")).to_have_count(2)  # ours and the other
+        await screenshot(host_page, "canvass-call-host")
+        await host_page.goto(f"{host_base}/canvass")
+        await expect(host_page.get_by_role("img", name="3 of 10 filled")).to_be_visible()
+        await screenshot(host_page, "canvass-list")
+
+        # And the volunteer's page shows her place confirmed; she can withdraw
+        await sharer.goto(f"{base}/canvass")
+        await expect(sharer.locator("ul.plain")).to_contain_text("committed")
+        assert await fits_phone_width(sharer)
+        await screenshot(sharer, "canvass-list-phone")
+        await sharer.get_by_role("link", name=TITLE).first.click()
+        await sharer.get_by_role("button", name="Withdraw from this shift").click()
+        await expect(sharer.get_by_role("status").first).to_contain_text("withdrawn")
+        await deliver_all(host, other)
+        await host_page.goto(f"{host_base}/canvass/{call['id']}")
+        await expect(host_page.get_by_role("img", name="2 of 10 filled")).to_be_visible()
+
+
+class TestPostingACall:
+    async def test_an_organizer_posts_a_call_with_two_shifts(
+        self, nodes: NodeFactory, serve: Serve, browser: Browser
+    ) -> None:
+        host, other = await host_and_ally(nodes)
+        base = await serve(host)
+        page = await logged_in_page(browser, base, host, role=Role.organizer, phone=True)
+        await page.goto(f"{base}/canvass")
+        await expect(page.get_by_text("No canvass calls yet.")).to_be_visible()
+        await page.get_by_role("link", name="Post a canvass call").click()
+        start = (utcnow() + timedelta(days=5)).strftime("%Y-%m-%dT10:00")
+        await page.get_by_label("Title").fill("Sunday lit drop")
+        await page.get_by_label("Candidate or referendum name").fill("Ada Organizer")
+        await page.get_by_label("Wards").fill("33, 35")
+        await page.get_by_label("Staging location").fill("33WF office")
+        await page.locator("#f-start_0").fill(start)
+        await page.locator("#f-end_0").fill(start.replace("T10", "T09"))
+        await page.locator("#f-capacity_0").fill("8")
+        await page.get_by_role("button", name="Post the call").click()
+        await expect(page.get_by_role("alert")).to_contain_text("shift 1")
+        await page.locator("#f-end_0").fill(start.replace("T10", "T13"))
+        await page.locator("#f-start_1").fill(start.replace("T10", "T14"))
+        await page.locator("#f-end_1").fill(start.replace("T10", "T17"))
+        await page.locator("#f-capacity_1").fill("4")
+        assert await fits_phone_width(page)
+        await screenshot(page, "canvass-new-phone")
+        # Chromium's date-time field keeps the first click after a fill: press Enter instead
+        await page.locator("#f-capacity_1").press("Enter")
+        await expect(page.get_by_role("status").first).to_contain_text("Posted")
+        await expect(page.get_by_role("img", name="0 of 8 filled")).to_be_visible()
+        await expect(page.get_by_role("img", name="0 of 4 filled")).to_be_visible()
+        await page.get_by_role("button", name="Cancel this shift").last.click()
+        await expect(page.locator(".shift .badge.bad")).to_have_count(1)
+        await deliver_all(host, other)
+        ally_organizer = await other.as_role(Role.organizer)
+        [found] = (await ally_organizer.get("/api/v1/canvass-calls")).json()
+        assert found["title"] == "Sunday lit drop"
+        assert [s["status"] for s in found["shifts"]] == ["open", "cancelled"]
+
+
+class TestPermissions:
+    async def test_a_member_cannot_relay_post_or_see_an_unrelayed_call(
+        self, nodes: NodeFactory
+    ) -> None:
+        host, other = await host_and_ally(nodes)
+        call = await post_call(host)
+        await deliver_all(host, other)
+        call_here = await replica(other, call["object_id"])
+        member = await page_client(other, role=Role.member)
+        assert (await member.get(f"/canvass/{call_here['id']}")).status_code == 404
+        listed = await member.get("/canvass")
+        assert TITLE not in listed.text
+        assert "No canvass calls yet." in listed.text
+        relayed = await member.post(f"/canvass/{call_here['id']}/relay")
+        assert relayed.status_code == 403
+        assert (await member.get("/canvass/new")).status_code == 403
+        assert (await replica(other, call["object_id"]))["relayed"] is False
+
+    async def test_a_host_member_sees_no_roster_and_cannot_cancel(self, nodes: NodeFactory) -> None:
+        host, _ = await host_and_ally(nodes)
+        call = await post_call(host)
+        member = await page_client(host, role=Role.member)
+        page = await member.get(f"/canvass/{call['id']}")
+        assert page.status_code == 200
+        assert "Who is coming" not in page.text
+        assert "Cancel the whole call" not in page.text
+        cancelled = await member.post(f"/canvass/{call['id']}/cancel")
+        assert cancelled.status_code == 403
+        assert (await replica(host, call["object_id"]))["status"] == "active"
+
+    async def test_anonymous_visitors_are_sent_to_login(self, nodes: NodeFactory) -> None:
+        host, _ = await host_and_ally(nodes)
+        answer = await anonymous(host).get("/canvass")
+        assert answer.status_code == 303
+        assert answer.headers["location"] == "/login?next=%2Fcanvass"
+
+    async def test_a_sign_up_without_the_csrf_token_is_refused(self, nodes: NodeFactory) -> None:
+        host, _ = await host_and_ally(nodes)
+        call = await post_call(host, capacity=5)
+        member = await page_client(host, role=Role.member)
+        path = f"/canvass/{call['id']}/shifts/{call['shifts'][0]['id']}/signup"
+        refused = await member.post(path, {"share_contact": "true"}, csrf=False)
+        assert refused.status_code == 403
+        assert (await replica(host, call["object_id"]))["shifts"][0]["committed"] == 0
+        accepted = await member.post(path, {"share_contact": "true"})
+        assert accepted.status_code == 303
+        assert (await replica(host, call["object_id"]))["shifts"][0]["committed"] == 1
+        again = await member.post(path)
+        assert again.status_code == 409
+        assert "already signed up" in again.text

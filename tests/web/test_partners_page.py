@@ -1,0 +1,73 @@
+"""The partners page: registering a partner client shows its secret once; revoking it."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from playwright.async_api import Browser, expect
+
+from node.accounts.models import Role
+from node.partners import service
+from tests.nodes import TestNode
+from tests.web.browser import fits_phone_width, logged_in_page, screenshot
+
+Serve = Callable[[TestNode], Awaitable[str]]
+
+
+class TestPartnerClients:
+    async def test_register_see_the_secret_once_then_revoke(
+        self, node: TestNode, serve: Serve, browser: Browser
+    ) -> None:
+        base = await serve(node)
+        page = await logged_in_page(browser, base, node, role=Role.admin)
+        await page.goto(f"{base}/partners")
+        await expect(page.get_by_text("No partner clients yet")).to_be_visible()
+        # When she registers a union's client
+        await page.get_by_label("Organization name").fill("SEIU Local 73")
+        await page.get_by_label("Contact email").fill("it@local73.example")
+        await page.get_by_label("events:read").check()
+        await page.get_by_label("endorsements:read").check()
+        await page.get_by_role("button", name="Register partner").click()
+        # Then the secret is shown, and it works
+        secret = (await page.locator("#client-secret").inner_text()).strip()
+        client_id = (await page.locator("section.secret code").first.inner_text()).strip()
+        async with node.session() as session:
+            assert await service.authenticate_client(session, client_id=client_id, secret=secret)
+        row = page.locator("tr", has_text="SEIU Local 73")
+        await expect(row).to_contain_text("endorsements:read, events:read")
+        await expect(row).to_contain_text("Active")
+        await screenshot(page, "partners")
+        # and never again
+        await page.goto(f"{base}/partners")
+        await expect(page.locator("#client-secret")).to_have_count(0)
+        assert secret not in await page.content()
+        # When she revokes it, its credentials stop working
+        await page.get_by_role("button", name="Revoke SEIU Local 73").click()
+        await expect(page.get_by_role("status")).to_contain_text("SEIU Local 73 revoked")
+        await expect(row).to_contain_text("Revoked")
+        async with node.session() as session:
+            assert not await service.authenticate_client(
+                session, client_id=client_id, secret=secret
+            )
+
+    async def test_missing_scopes_are_explained_and_nothing_is_registered(
+        self, node: TestNode, serve: Serve, browser: Browser
+    ) -> None:
+        base = await serve(node)
+        page = await logged_in_page(browser, base, node, role=Role.admin, phone=True)
+        await page.goto(f"{base}/partners")
+        await page.get_by_label("Organization name").fill("UWF")
+        await page.get_by_label("Contact email").fill("data@uwf.example")
+        await page.get_by_role("button", name="Register partner").click()
+        await expect(page.get_by_text("Choose at least one.")).to_be_visible()
+        await expect(page.get_by_label("Organization name")).to_have_value("UWF")
+        assert await fits_phone_width(page)
+        await screenshot(page, "partners-phone")
+        async with node.session() as session:
+            assert await service.list_clients(session) == []
+
+    async def test_an_organizer_may_not_see_partners(self, node: TestNode) -> None:
+        _, token = await node.add_user(role=Role.organizer)
+        response = await node.client_with(token).get("/partners")
+        assert response.status_code == 403
+        assert "This page is for admins" in response.text
