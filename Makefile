@@ -12,7 +12,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-## demo: set up and run the local demo node (SQLite, nothing else to install)
+## demo: start the six-node demo coalition on loopback (SQLite, nothing else to install)
 demo: $(STAMP)
 	$(BIN)/ipo-node demo
 

@@ -9,7 +9,7 @@
     ipo-node allies   --data-dir DIR [accept|reject|suspend|resume|end PEER]
     ipo-node deliveries --data-dir DIR [--retry [PEER]]
     ipo-node rotate-key --data-dir DIR [--grace-days N]
-    ipo-node demo     [--data-dir DIR] [--port P] [--once]
+    ipo-node demo     [--data-dir DIR] [--port BASE] [--once]
     ipo-node verify   BUNDLE.json
     ipo-node backup   --data-dir DIR OUT
     ipo-node restore  --data-dir NEW_DIR [--database-url URL] BACKUP
@@ -50,7 +50,7 @@ from node.audit.service import CLI, record
 from node.backup import BackupError, backup, restore
 from node.config import CONFIG_FILE, ConfigError, Settings, load_settings, write_config_file
 from node.db import create_engine, create_session_maker, session_scope
-from node.demo import run_demo
+from node.demo import DemoError, run_demo
 from node.endorsements import bundle as endorsement_bundle
 from node.errors import NodeError
 from node.federation_setup import start_federation
@@ -151,10 +151,14 @@ def build_parser() -> argparse.ArgumentParser:
     _data_dir_argument(partners)
     partners_cli.add_arguments(partners)
 
-    demo = commands.add_parser("demo", help="run a local demo node with sample data")
+    demo = commands.add_parser("demo", help="run the six-node northwest-side coalition locally")
     _data_dir_argument(demo, default=".demo")
-    demo.add_argument("--port", type=int, default=8000)
-    demo.add_argument("--once", action="store_true", help="set up, check, print, and exit")
+    demo.add_argument(
+        "--port", type=int, default=8000, help="the first of six ports (default 8000..8005)"
+    )
+    demo.add_argument(
+        "--once", action="store_true", help="run the story, print a summary, stop, and exit"
+    )
     return parser
 
 
@@ -502,7 +506,12 @@ def cmd_verify(args: argparse.Namespace) -> None:
 
 
 def cmd_demo(args: argparse.Namespace) -> None:
-    run_demo(data_dir=args.data_dir.resolve(), port=args.port, once=args.once)
+    try:
+        ok = run_demo(data_dir=args.data_dir.resolve(), port=args.port, once=args.once)
+    except DemoError as exc:
+        raise CommandError(str(exc)) from None
+    if not ok:
+        raise CommandError("not every flow converged; see the summary above")
 
 
 if __name__ == "__main__":
