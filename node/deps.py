@@ -31,8 +31,11 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     async with session_scope(request.app.state.session_maker) as session:
         yield session
-    # Committed: whatever the request enqueued for allies can go out now, not at the next poll.
-    request.app.state.federation.wake_delivery()
+    # Committed: whatever the request enqueued for allies (or partners' webhooks) can go out
+    # now, not at the next poll. Reads enqueue nothing, and waking the worker after each one
+    # would make it query the delivery tables once per read for nothing.
+    if request.method not in SAFE_METHODS:
+        request.app.state.federation.wake_delivery()
 
 
 def get_settings(request: Request) -> Settings:
