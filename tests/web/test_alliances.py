@@ -14,6 +14,15 @@ from tests.web.browser import fits_phone_width, logged_in_page, screenshot
 Serve = Callable[[TestNode], Awaitable[str]]
 
 
+SHARED_EVENT = {
+    "title": "Joint door knock",
+    "start_date": "2030-05-04T10:00:00-05:00",
+    "end_date": "2030-05-04T13:00:00-05:00",
+    "event_type": "CANVASS",
+    "visibility": "coalition",
+}
+
+
 async def state_seen_by(node: TestNode, other: TestNode) -> str:
     admin = await node.as_role(Role.admin)
     listed = await admin.get("/api/v1/alliances")
@@ -67,10 +76,20 @@ class TestAnsweringAnOffer:
         assert await state_seen_by(b, a) == "suspended"
         await page.get_by_role("button", name="Resume alliance with 30th United").click()
         await expect(ally).to_contain_text("Active")
-        await page.get_by_role("button", name="Retry deliveries to 30th United").click()
+        # Nothing waits for 30th United, so there is nothing to retry...
+        retry = page.get_by_role("button", name="Retry deliveries to 30th United")
+        await expect(retry).to_have_count(0)
+        # ...until 33WF shares an event that has not gone out yet
+        organizer = await b.as_role(Role.organizer)
+        shared = await organizer.post("/api/v1/events", json=SHARED_EVENT)
+        assert shared.status_code == 201, shared.text
+        await page.reload()
+        await expect(ally).to_contain_text("Next try")
+        await retry.click()
         await expect(page.get_by_role("status")).to_contain_text("Sending to 30th United again")
-        # When she ends it, it moves to the former allies
-        await page.get_by_role("button", name="End alliance with 30th United", exact=True).click()
+        # When she ends it (a second, explicit button confirms), it moves to the former allies
+        await ally.get_by_text("End…").click()
+        await page.get_by_role("button", name="End the alliance with 30th United").click()
         await expect(page.get_by_role("status")).to_contain_text("ended")
         await expect(page.locator("section", has_text="Former allies")).to_contain_text(
             "30th United"
