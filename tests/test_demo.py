@@ -121,7 +121,7 @@ class TestFirstRun:
         assert "15 alliances active on both sides" in run.flow("alliances")
         assert "15 offered and accepted now" in run.flow("alliances")
         assert "13 events (7 public, 6 coalition; 13 posted now)" in run.flow("events")
-        assert "ratified on 5/5 nodes, 4/4 signatures verified on each" in run.flow("endorsement")
+        assert "ratified on 5/5 nodes, 5/5 signatures verified on each" in run.flow("endorsement")
         forum = run.flow("forum")
         assert "4 co-hosts accepted on all 5 nodes" in forum
         assert "roles held: interpreter, moderator, timekeeper" in forum

@@ -44,8 +44,8 @@ COALITION: tuple[Organization, ...] = (WARD33, WARD30, WARD35, WARD39, NWSIDE, U
 """In port order: the first gets the base port, the union base + 5."""
 
 IPOS: tuple[Organization, ...] = tuple(org for org in COALITION if org.kind == "ipo")
-SIGNERS: tuple[Organization, ...] = (WARD30, WARD35, WARD39, NWSIDE)
-"""The groups 33WF asks to co-sign the mayoral endorsement."""
+OTHER_GROUPS: tuple[Organization, ...] = (WARD30, WARD35, WARD39, NWSIDE)
+"""The four groups beside 33WF: the mayoral forum's co-hosts."""
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,8 @@
-"""The joint mayoral endorsement: 33WF proposes, the four other groups sign on their nodes.
+"""The joint mayoral endorsement: 33WF proposes it, and all five groups sign, each on its node.
 
-Each signer's admin reads the exact text through its own node's API and signs the content
-version it read, with its own node's key. The endorsement is ratified when all four have
-signed; every node that holds it (the five groups) verifies each
+Each signer's admin (33WF's too) reads the exact text through its own node's API and signs the
+content version it read, with its own node's key. The endorsement is ratified when all five
+have signed; every node that holds it (the five groups) verifies each
 signature itself, so "verified" on a node means that node checked it. (An endorsement goes
 to its required signers only; the union partner reads ratified ones through a group's
 partner API, which is not part of this flow.)
@@ -16,7 +16,7 @@ from functools import partial
 from typing import Any
 
 from federation.storage import utcnow
-from node.demo.coalition import IPOS, SIGNERS, WARD33, Organization
+from node.demo.coalition import IPOS, WARD33, Organization
 from node.demo.story import Story
 
 ENDORSEMENTS = "/api/v1/endorsements"
@@ -50,7 +50,7 @@ def draft(story: Story) -> dict[str, Any]:
         "candidate": {"name": CANDIDATE, "campaign_url": "https://delgado.example/"},
         "statement": STATEMENT,
         "tier": "endorse",
-        "required_signers": [story.url(org) for org in SIGNERS],
+        "required_signers": [story.url(org) for org in IPOS],
         "rule": {"kind": "all"},
     }
 
@@ -81,7 +81,9 @@ async def _proposal(story: Story) -> tuple[dict[str, Any], bool]:
 
 
 async def _sign(story: Story, signer: Organization, object_id: str) -> bool:
-    """The signer's admin reads the text on its own node and signs it; False if signed before."""
+    """The signer's admin reads the text on its own node and signs it; False if signed before.
+
+    33WF signs its own proposal like the others: a required signer is a required signer."""
     seen = await story.wait(
         lambda: held(story, signer, object_id),
         lambda item: item is not None and item["status"] in ("collecting", "ratified"),
@@ -102,8 +104,8 @@ async def _sign(story: Story, signer: Organization, object_id: str) -> bool:
 async def flow(story: Story) -> str:
     proposal, proposed = await _proposal(story)
     object_id = proposal["object_id"]
-    signed_now = [await _sign(story, signer, object_id) for signer in SIGNERS]
-    signers = {story.url(org) for org in SIGNERS}
+    signed_now = [await _sign(story, signer, object_id) for signer in IPOS]
+    signers = {story.url(org) for org in IPOS}
 
     def ratified(item: dict[str, Any] | None) -> bool:
         if item is None or item["status"] != "ratified":
@@ -114,7 +116,7 @@ async def flow(story: Story) -> str:
 
     await asyncio.gather(*(
         story.wait(partial(held, story, org, object_id), ratified,
-                   f"{org.short} to show the endorsement ratified with 4 verified signatures")
+                   f"{org.short} to show the endorsement ratified with 5 verified signatures")
         for org in IPOS
     ))  # fmt: skip
     how = (

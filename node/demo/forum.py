@@ -16,7 +16,7 @@ from typing import Any
 
 from federation.storage import utcnow
 from node.demo.api import NotConverged
-from node.demo.coalition import NWSIDE, SIGNERS, WARD30, WARD33, WARD35, WARD39, Organization
+from node.demo.coalition import NWSIDE, OTHER_GROUPS, WARD30, WARD33, WARD35, WARD39, Organization
 from node.demo.story import Story
 
 FORUMS = "/api/v1/forums"
@@ -53,7 +53,7 @@ def plan_body(story: Story) -> dict[str, Any]:
         "interpretation": "Spanish and Polish simultaneous interpretation",
         "capacity": 250,
         "visibility": "coalition",
-        "co_hosts": [story.url(org) for org in SIGNERS],
+        "co_hosts": [story.url(org) for org in OTHER_GROUPS],
         "roles": [
             {"name": "moderator", "assigned_to": story.url(WARD33)},
             {"name": "timekeeper"},
@@ -107,17 +107,17 @@ async def _everyone_sees(story: Story, object_id: str, until: Any, what: str) ->
         story.wait(partial(held, story, org, object_id),
                    lambda plan: plan is not None and {k: plan[k] for k in PLAN_KEYS} == expected,
                    f"{org.short} to hold 33WF's forum plan at version {mine['version']} ({what})")
-        for org in SIGNERS
+        for org in OTHER_GROUPS
     ))  # fmt: skip
     return mine
 
 
 def _all_accepted(plan: dict[str, Any]) -> bool:
-    return [c["status"] for c in plan["co_hosts"]] == ["accepted"] * len(SIGNERS)
+    return [c["status"] for c in plan["co_hosts"]] == ["accepted"] * len(OTHER_GROUPS)
 
 
 async def _co_hosts_accept(story: Story, object_id: str) -> None:
-    for org in SIGNERS:
+    for org in OTHER_GROUPS:
         local = await story.wait(
             partial(held, story, org, object_id),
             lambda plan: plan is not None,
@@ -194,7 +194,8 @@ async def flow(story: Story) -> str:
     roles = ", ".join(sorted(r["name"] for r in plan["roles"] if r.get("assigned_to")))
     confirmed = sum(1 for status in CANDIDATES.values() if status == "confirmed")
     return (
-        f"{len(SIGNERS)} co-hosts accepted on all {len(SIGNERS) + 1} nodes; roles held: {roles}; "
+        f"{len(OTHER_GROUPS)} co-hosts accepted on all {len(OTHER_GROUPS) + 1} nodes; "
+        f"roles held: {roles}; "
         f"{len(CANDIDATES)} candidates invited ({confirmed} confirmed); "
         f"{len(QUESTIONS)} questions selected; plan version {plan['version']} identical "
         f"everywhere ({'planned now' if planned else 'from an earlier run'})"
