@@ -1,4 +1,5 @@
-"""The partners page (admins): partner API clients, registering one, revoking one.
+"""The partners page (admins): partner API clients, registering one, revoking one, and
+the webhook subscriptions partners made (with why any was disabled).
 
 A new client's secret is shown on the page that answers the registration, once: it is not
 stored (only its hash is), so it cannot be shown again, and the answer is not cached.
@@ -20,6 +21,7 @@ from node.partners import service
 from node.partners.models import PartnerClientCreate, PartnerClientCreated, PartnerScope
 from node.web.deps import PageAdmin
 from node.web.rendering import field_errors, page_router, redirect, render
+from node.webhooks import service as webhooks
 
 router = page_router()
 
@@ -44,11 +46,17 @@ async def _page(
     status_code: int = 200,
 ) -> HTMLResponse:
     clients = [service.public(client) for client in await service.list_clients(session)]
+    names = {client.client_id: client.name for client in clients}
+    subscriptions = [
+        (names.get(sub.client_id, sub.client_id), webhooks.public(sub))
+        for sub in await webhooks.list_subscriptions(session, client_id=None)
+    ]
     response = render(
         request,
         "partners.html",
         {
             "clients": clients,
+            "subscriptions": subscriptions,
             "created": created,
             "scopes": SCOPES,
             "scope_hints": SCOPE_HINTS,

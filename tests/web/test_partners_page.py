@@ -5,11 +5,17 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from playwright.async_api import Browser, expect
+from sqlalchemy import select, update
+from sqlmodel import col
 
+from federation.storage import utcnow
 from node.accounts.models import Role
 from node.partners import service
-from tests.nodes import TestNode
+from node.webhooks.models import WebhookSubscription
+from tests.nodes import NodeFactory, TestNode
+from tests.partners.helpers import partner_client
 from tests.web.browser import fits_phone_width, logged_in_page, screenshot
+from tests.web.page_client import page_client
 
 Serve = Callable[[TestNode], Awaitable[str]]
 
@@ -71,3 +77,36 @@ class TestPartnerClients:
         response = await node.client_with(token).get("/partners")
         assert response.status_code == 403
         assert "This page is for admins" in response.text
+
+
+class TestWebhookSubscriptionsOnThePartnersPage:
+    async def test_an_admin_sees_each_subscription_and_why_one_was_disabled(
+        self, nodes: NodeFactory
+    ) -> None:
+        # Given a union that subscribed twice through the partner API (local development node)
+        node = await nodes.start("ward33", allow_private_peers=True)
+        union = await partner_client(node, ["events:read", "webhooks:manage"])
+        for url in ("http://127.0.0.1:9/hooks", "http://127.0.0.1:9/broken"):
+            made = await union.post(
+                "/api/v1/partner/webhooks", json={"url": url, "event_types": ["event.created"]}
+            )
+            assert made.status_code == 201, made.text
+        # and the worker gave up on one of them
+        async with node.session() as session:
+            await session.execute(
+                update(WebhookSubscription)
+                .where(col(WebhookSubscription.url) == "http://127.0.0.1:9/broken")
+                .values(disabled_at=utcnow(), disabled_reason="10 deliveries in a row failed")
+            )
+        # When an admin opens the partners page
+        admin = await page_client(node, role=Role.admin)
+        page = await admin.get("/partners")
+        # Then both are listed with the partner's name, and the disabled one says why
+        assert page.status_code == 200
+        assert page.text.count("SEIU Local 73") >= 2
+        assert "http://127.0.0.1:9/hooks" in page.text
+        assert "Disabled</span> 10 deliveries in a row failed" in page.text
+        # and no subscription's signing secret is ever on the page
+        async with node.session() as session:
+            secrets = (await session.execute(select(col(WebhookSubscription.secret)))).scalars()
+            assert not any(secret in page.text for secret in secrets)
