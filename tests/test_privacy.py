@@ -8,12 +8,14 @@ withdrawal, a cancellation, a report), and the test scans:
 
 - every ``outbox_activity.body`` on every node,
 - every request body that crosses the in-process network, with its destination,
-- every response the allies' users get from their own nodes' canvass, forum and event APIs.
+- every response the allies' users get from their own nodes' canvass, forum and event APIs,
+- every webhook message queued for a partner subscribed to every event type on every node.
 """
 
 from __future__ import annotations
 
 import re
+import typing
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -25,9 +27,11 @@ from federation.storage import utcnow
 from node.accounts.models import Role
 from node.canvass.models import CanvassShift
 from node.members.models import Member
+from node.webhooks.models import WebhookDelivery, WebhookEventType
 from tests.canvass.helpers import coalition, my_signups, post_call, relay, replica, sign_up
 from tests.forums.test_lifecycle import forum_body, plan_on
 from tests.nodes import NodeFactory, TestNode, deliver_all
+from tests.partners.helpers import ALL_SCOPES, partner_client
 
 WARDS = ("ward33", "ward30", "ward35", "ward40")
 
@@ -124,14 +128,36 @@ async def outbox_bodies(node: TestNode) -> list[str]:
     return [row.body for row in rows]
 
 
+async def webhook_payloads(node: TestNode) -> list[str]:
+    """The body of each webhook message ``node`` ever queued for a partner."""
+    async with node.session() as session:
+        rows = (await session.execute(select(WebhookDelivery))).scalars().all()
+    return [str(row.payload) for row in rows]
+
+
+async def subscribe_to_everything(node: TestNode) -> None:
+    """A union subscribed to every webhook event type on ``node``."""
+    union = await partner_client(node, ALL_SCOPES)
+    answer = await union.post(
+        "/api/v1/partner/webhooks",
+        json={
+            "url": "https://hooks.local73.example/ipo",
+            "event_types": list(typing.get_args(WebhookEventType)),
+        },
+    )
+    assert answer.status_code == 201, answer.text
+
+
 class TestNothingPersonalLeaves:
     async def test_markers_stay_home_except_consented_contact_to_the_host(self, nodes):
         traffic = record_traffic(nodes)
         host, ward30, ward35, ward40 = await coalition(nodes, *WARDS)
         everyone = (host, ward30, ward35, ward40)
         leaks = Leaks()
-        # Given members on every node (never volunteers) and volunteers on every node
+        # Given members on every node (never volunteers) and volunteers on every node, and a
+        # union subscribed to every webhook on every node
         for node in everyone:
+            await subscribe_to_everything(node)
             await plant(node, leaks.person(node, "member"), login=False)
             organizer = await node.as_role(Role.organizer)
             response = await organizer.post(
@@ -256,6 +282,13 @@ class TestNothingPersonalLeaves:
                     where=f"{node.name}'s outbox",
                     destination="ward33.test" if to_host_only else None,
                 )
+        # Every webhook message for the union, on every node: nothing personal at all
+        webhook_messages = 0
+        for node in everyone:
+            for payload in await webhook_payloads(node):
+                webhook_messages += 1
+                check(payload, where=f"{node.name}'s webhook message", destination=None)
+        assert webhook_messages > 10  # events, the canvass call and shift, the forum: not vacuous
         # Every response the allies' users get
         for node in (ward30, ward35, ward40):
             for role in (Role.member, Role.organizer, Role.admin):
