@@ -9,11 +9,15 @@ here once and attached to every route.
 
 from __future__ import annotations
 
+import copy
+from collections.abc import Iterator, Sequence
 from typing import Any
 
+import fastapi.routing
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.openapi.docs import get_redoc_html
 from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.routing import APIRoute
 
 from node import __version__
 from node.errors import ErrorResponse
@@ -138,6 +142,130 @@ def page_example(item: Any) -> dict[str, Any]:
     }
 
 
+def error_body(code: str, message: str, loc: Sequence[str | int] | None = None) -> dict[str, Any]:
+    """An answer in the node's one error shape (``details`` names the field, if one)."""
+    details = [{"loc": list(loc), "msg": message}] if loc else []
+    return {"error": {"code": code, "message": message, "details": details}}
+
+
+def errors(
+    status: int, description: str, examples: dict[str, tuple[str, dict[str, Any]]], **headers: str
+) -> dict[int | str, dict[str, Any]]:
+    """A documented error with several named examples: ``{name: (summary, error_body(...))}``."""
+    entry: dict[str, Any] = {
+        "model": ErrorResponse,
+        "description": description,
+        "content": {
+            "application/json": {
+                "examples": {
+                    name: {"summary": summary, "value": value}
+                    for name, (summary, value) in examples.items()
+                }
+            }
+        },
+    }
+    if headers:
+        entry["headers"] = {
+            name: {"description": text, "schema": {"type": "string"}}
+            for name, text in headers.items()
+        }
+    return {status: entry}
+
+
+def answer(status: int, example: Any, description: str) -> dict[int | str, dict[str, Any]]:
+    """A success answer with its example, for routes without an ``ETag`` (unlike ``ok``)."""
+    return {
+        status: {"description": description, "content": {"application/json": {"example": example}}}
+    }
+
+
+# What a route can answer whatever it is, for the routes outside the read API (webhooks, whoami).
+AUTH_ERRORS: dict[int | str, dict[str, Any]] = {401: ERRORS[401], 429: ERRORS[429]}
+
+# Statuses of the node-wide ``responses=`` that some partner operations can never answer.
+_BODY_ONLY = "413"  # the body size limit: only where there is a body
+_VALIDATION = "422"  # only where a parameter or the body can be invalid
+OAUTH_STATUSES = frozenset({"200", "400", "401"})  # the token endpoint answers nothing else
+
+
+def _can_fail_validation(operation: dict[str, Any]) -> bool:
+    """A body, or a parameter other than an unconstrained string in the path."""
+    if "requestBody" in operation:
+        return True
+    for parameter in operation.get("parameters", []):
+        if parameter.get("in") != "path" or set(parameter.get("schema", {})) - {"type", "title"}:
+            return True
+    return False
+
+
+def _prune(path: str, operation: dict[str, Any]) -> None:
+    """Drop the error statuses the node-wide ``responses=`` gives an operation it can never
+    answer (413 without a body, 422 with nothing to validate, anything but the OAuth2
+    statuses on the token endpoint)."""
+    responses: dict[str, Any] = operation.get("responses", {})
+    for status in list(responses):
+        if path in OAUTH_PATHS:
+            drop = status not in OAUTH_STATUSES
+        elif status == _BODY_ONLY:
+            drop = "requestBody" not in operation
+        else:
+            drop = status == _VALIDATION and not _can_fail_validation(operation)
+        if drop:
+            del responses[status]
+
+
+def _api_routes(app: FastAPI) -> Iterator[Any]:
+    """The app's API routes, each with ``path_format``, ``methods`` and ``responses``.
+
+    FastAPI from 0.16x keeps included routers nested in ``app.routes`` and flattens them with
+    ``iter_route_contexts``; older versions list the routes themselves.
+    """
+    contexts = getattr(fastapi.routing, "iter_route_contexts", None)
+    for route in contexts(app.routes) if contexts is not None else app.routes:
+        if isinstance(getattr(route, "original_route", route), APIRoute):
+            yield route
+
+
+def _restore_examples(app: FastAPI, paths: dict[str, Any]) -> None:
+    """Put back the examples exactly as the routes declare them.
+
+    FastAPI renders its document with ``exclude_none``, which also drops every ``null`` field
+    of an example: a partner would read an answer without ``disabled_at`` or ``deadline``.
+    """
+    for route in _api_routes(app):
+        if route.path_format not in paths:
+            continue
+        for method in route.methods:
+            documented = paths[route.path_format].get(method.lower(), {}).get("responses", {})
+            for status, response in route.responses.items():
+                for media, content in response.get("content", {}).items():
+                    target = documented.get(str(status), {}).get("content", {}).get(media)
+                    for key in ("example", "examples"):
+                        if target is not None and key in content:
+                            target[key] = copy.deepcopy(content[key])
+
+
+def _partner_paths(app: FastAPI, full: dict[str, Any]) -> dict[str, Any]:
+    """The partner paths of the node's document, copied (the node's own stays whole), pruned."""
+    paths = {
+        path: copy.deepcopy(item)
+        for path, item in full["paths"].items()
+        if path.startswith(f"{PREFIX}/") or path in OAUTH_PATHS
+    }
+    _restore_examples(app, paths)
+    for path, item in paths.items():
+        for operation in item.values():
+            _prune(path, operation)
+    return paths
+
+
+TAGS = [
+    {"name": "partner", "description": "Read the coalition's shared work."},
+    {"name": "partner API", "description": "Get an access token; check what it allows."},
+    {"name": "webhooks", "description": "Be told when shared work changes (Standard Webhooks)."},
+]
+
+
 def _refs(node: Any) -> set[str]:
     if isinstance(node, dict):
         found = {node["$ref"].rsplit("/", 1)[-1]} if isinstance(node.get("$ref"), str) else set()
@@ -165,21 +293,17 @@ def partner_openapi(app: FastAPI) -> dict[str, Any]:
     cached: dict[str, Any] | None = getattr(app.state, "partner_openapi", None)
     if cached is None:
         full = app.openapi()
-        paths = {
-            path: item
-            for path, item in full["paths"].items()
-            if path.startswith(f"{PREFIX}/") or path in OAUTH_PATHS
-        }
+        paths = _partner_paths(app, full)
         components = full.get("components", {})
         cached = {
             "openapi": full["openapi"],
             "info": {
                 "title": f"{app.title}: partner API",
                 "version": __version__,
-                "summary": "Read-only access to the coalition's shared work for partners.",
+                "summary": "Read the coalition's shared work, and be told when it changes.",
                 "description": DESCRIPTION,
             },
-            "tags": [{"name": "partner", "description": "Read the coalition's shared work."}],
+            "tags": TAGS,
             "paths": paths,
             "components": {
                 "schemas": _used_schemas(paths, components.get("schemas", {})),

@@ -157,3 +157,67 @@ EXAMPLES: dict[str, Any] = {
         "deleted_date": _WHEN,
     },
 }
+
+_CLIENT_ID = "pc_2Sq0Xa1UYbnC5v8Z"
+_SUBSCRIPTION = {
+    "id": "sub_9931f165ed024015b41391a25d091445",
+    "client_id": _CLIENT_ID,
+    "url": "https://data.local73.org/hooks/ipo",
+    "event_types": ["endorsement.ratified", "endorsement.withdrawn"],
+    "created_at": _WHEN,
+    "is_enabled": True,
+    "disabled_at": None,
+    "disabled_reason": None,
+    "consecutive_failures": 0,
+    "next_attempt_at": None,
+}
+_TEST_DELIVERY = {
+    "message_id": "msg_18a2a7f06eef4a9abdca84aff1d41cd6",
+    "event_type": "webhook.test",
+    "status": "pending",
+    "created_at": _WHEN,
+    "attempts": 0,
+    "last_attempt_at": None,
+    "last_status": None,
+    "last_error": None,
+    "next_attempt_at": _WHEN,
+    "delivered_at": None,
+    "given_up_at": None,
+}
+_DELIVERED = {
+    **_TEST_DELIVERY,
+    "message_id": "msg_0c1d2e3f4a5b6c7d8e9f0a1b2c3d4e5f",
+    "event_type": "endorsement.ratified",
+    "status": "delivered",
+    "attempts": 1,
+    "last_attempt_at": _WHEN,
+    "last_status": 204,
+    "next_attempt_at": None,
+    "delivered_at": _WHEN,
+}
+
+# The webhook subscription routes' answers (node/webhooks/router.py).
+WEBHOOK_EXAMPLES: dict[str, Any] = {
+    "subscription": _SUBSCRIPTION,
+    "created": {**_SUBSCRIPTION, "secret": "whsec_73lAe2EtOl4JZE6wrERLHax0TQT0FO8R"},
+    "list": {"items": [_SUBSCRIPTION]},
+    "detail": {**_SUBSCRIPTION, "recent_deliveries": [_TEST_DELIVERY, _DELIVERED]},
+    "test_delivery": _TEST_DELIVERY,
+}
+
+# ``POST /oauth/token`` (node/partners/oauth.py): RFC 6749 section 5.1 and 5.2 bodies.
+TOKEN_EXAMPLES: dict[str, Any] = {
+    "request": {"grant_type": "client_credentials", "scope": "events:read forums:read"},
+    "token": {
+        "token_type": "Bearer",
+        "access_token": "eyJ0eXAiOiJhdCtqd3QiLCJhbGciOiJFZDI1NTE5In0.eyJpc3Mi...fQ.c2lnbmF0dXJl",
+        "expires_in": 900,
+        "scope": "events:read forums:read",
+    },
+    "whoami": {
+        "client_id": _CLIENT_ID,
+        "name": "SEIU Local 73",
+        "scopes": ["events:read", "forums:read"],
+        "token_expires_at": "2026-03-01T18:15:00Z",
+    },
+}

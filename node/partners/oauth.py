@@ -52,6 +52,7 @@ from node.config import Settings
 from node.deps import SessionDep, SettingsDep
 from node.partners import service
 from node.partners.auth import TOKEN_PATH, token_lifetime
+from node.partners.examples import TOKEN_EXAMPLES
 from node.partners.models import PartnerClient
 from node.partners.tokens import issue_access_token
 
@@ -237,19 +238,101 @@ class OAuthErrorResponse(BaseModel):
 
 _FORM = {
     "required": True,
+    "description": (
+        "Form-encoded (RFC 6749 section 4.4.2). Authenticate with HTTP Basic "
+        "(`client_secret_basic`: `client_id:client_secret`) or with the `client_id` and "
+        "`client_secret` fields (`client_secret_post`), not both; send each field once."
+    ),
     "content": {
         "application/x-www-form-urlencoded": {
             "schema": {
                 "type": "object",
                 "required": ["grant_type"],
                 "properties": {
-                    "grant_type": {"type": "string", "enum": [GRANT_TYPE]},
-                    "scope": {"type": "string", "examples": ["events:read forums:read"]},
-                    "client_id": {"type": "string", "description": "client_secret_post only"},
-                    "client_secret": {"type": "string", "description": "client_secret_post only"},
+                    "grant_type": {
+                        "type": "string",
+                        "enum": [GRANT_TYPE],
+                        "description": "Always `client_credentials`.",
+                    },
+                    "scope": {
+                        "type": "string",
+                        "description": "Space-separated, some of the client's scopes; "
+                        "omitted: all of them.",
+                        "examples": ["events:read forums:read"],
+                    },
+                    "client_id": {"type": "string", "description": "client_secret_post only."},
+                    "client_secret": {
+                        "type": "string",
+                        "description": "client_secret_post only.",
+                    },
                 },
+            },
+            "example": TOKEN_EXAMPLES["request"],
+        }
+    },
+}
+
+
+def _oauth_examples(**examples: tuple[str, str, str]) -> dict[str, Any]:
+    """RFC 6749 section 5.2 bodies, named: ``name=(summary, error, error_description)``."""
+    return {
+        "application/json": {
+            "examples": {
+                name: {"summary": summary, "value": {"error": error, "error_description": text}}
+                for name, (summary, error, text) in examples.items()
             }
         }
+    }
+
+
+_NO_STORE = {"Cache-Control": {"description": "`no-store`.", "schema": {"type": "string"}}}
+_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "model": TokenResponse,
+        "description": "RFC 6749 section 5.1 token response.",
+        "content": {"application/json": {"example": TOKEN_EXAMPLES["token"]}},
+        "headers": _NO_STORE,
+    },
+    400: {
+        "model": OAuthErrorResponse,
+        "description": "`invalid_request`, `unsupported_grant_type` or `invalid_scope`.",
+        "content": _oauth_examples(
+            invalid_request=(
+                "A parameter sent twice",
+                "invalid_request",
+                "Repeated parameter: scope.",
+            ),
+            unsupported_grant_type=(
+                "Not client_credentials",
+                "unsupported_grant_type",
+                "grant_type=password is not supported",
+            ),
+            invalid_scope=(
+                "A scope the client does not hold",
+                "invalid_scope",
+                "This client does not hold: canvass:read.",
+            ),
+        ),
+        "headers": _NO_STORE,
+    },
+    401: {
+        "model": OAuthErrorResponse,
+        "description": "`invalid_client`: unknown, revoked or expired client, or wrong secret.",
+        "content": _oauth_examples(
+            invalid_client=(
+                "Unknown client or wrong secret",
+                "invalid_client",
+                "The client cannot authenticate with methods: "
+                "['client_secret_basic', 'client_secret_post']",
+            )
+        ),
+        "headers": {
+            **_NO_STORE,
+            "WWW-Authenticate": {
+                "description": '`Basic error="invalid_client", error_description="..."`',
+                "schema": {"type": "string"},
+            },
+        },
     },
 }
 
@@ -258,17 +341,7 @@ _FORM = {
     TOKEN_PATH,
     summary="Get an access token (OAuth2 client credentials)",
     response_model=None,
-    responses={
-        200: {"model": TokenResponse, "description": "RFC 6749 section 5.1 token response."},
-        400: {
-            "model": OAuthErrorResponse,
-            "description": "`invalid_request`, `unsupported_grant_type` or `invalid_scope`.",
-        },
-        401: {
-            "model": OAuthErrorResponse,
-            "description": "`invalid_client`: unknown, revoked or expired client, or wrong secret.",
-        },
-    },
+    responses=_RESPONSES,
     openapi_extra={"requestBody": _FORM},
 )
 async def token_endpoint(

@@ -10,8 +10,9 @@ from typing import Annotated
 from fastapi import APIRouter, Query, status
 
 from node.deps import AdminUser, SessionDep
-from node.partners import service
+from node.partners import docs, service
 from node.partners.auth import CurrentPartner, check_scope
+from node.partners.examples import TOKEN_EXAMPLES
 from node.partners.models import (
     PartnerClientCreate,
     PartnerClientCreated,
@@ -58,7 +59,47 @@ async def revoke_partner_client(
     return service.public(client)
 
 
-@partner_router.get("/whoami", response_model=PartnerWhoami)
+_WHOAMI_RESPONSES = {
+    **docs.answer(200, TOKEN_EXAMPLES["whoami"], "The token's client, scopes and expiry."),
+    **docs.AUTH_ERRORS,
+    **docs.errors(
+        403,
+        "Asked with `scope=...`, and the token lacks one of those scopes.",
+        {
+            "missing_scope": (
+                "scope=forums:read, not held",
+                docs.error_body(
+                    "insufficient_scope",
+                    "This needs the forums:read scope, which this token does not hold.",
+                ),
+            )
+        },
+    ),
+    **docs.errors(
+        422,
+        "`scope` is not a partner scope.",
+        {
+            "unknown_scope": (
+                "scope=nope",
+                docs.error_body(
+                    "validation_failed",
+                    "Invalid query.scope.0: Input should be 'events:read', 'forums:read', "
+                    "'endorsements:read', 'canvass:read', 'organizations:read' or "
+                    "'webhooks:manage'",
+                    ["query", "scope", 0],
+                ),
+            )
+        },
+    ),
+}
+
+
+@partner_router.get(
+    "/whoami",
+    summary="Check an access token",
+    response_model=PartnerWhoami,
+    responses=_WHOAMI_RESPONSES,
+)
 async def partner_whoami(
     partner: CurrentPartner,
     scope: Annotated[
