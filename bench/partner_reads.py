@@ -1,24 +1,39 @@
-"""Partner reads: ``GET /api/v1/partner/events`` over 10,000 events on one ``ipo-node serve``.
+"""Partner reads over 10,000 events on one ``ipo-node serve``: pages and single events.
 
 One real node (``ipo-node init``, SQLite, one uvicorn worker) holds 10,000 events (seeded in
 bulk through the node's own tables), and a partner client with ``events:read`` gets a token
 from ``/oauth/token``. A bare FastAPI app serving a small JSON answer runs in another uvicorn
 process as the baseline. A load generator in a separate process drives each server with 64
-concurrent clients for a fixed time: partner clients page with ``limit=50`` through the
-list, following ``next`` for a few pages, some with ``ward`` or ``updated_since`` filters,
-then start again. The generator shares the machine's cores with the server.
+concurrent clients for a fixed time, each on its own keep-alive connection:
+
+- the headline: 64 concurrent clients paging events?limit=50 (following next, some with
+  filters): each reads a few pages following ``next``, some with ``ward``, ``updated_since``
+  or ``type``, then starts again;
+- single-event reads, ``GET /api/v1/partner/events/{id}`` of random seeded ids; a third of the
+  reads revalidate an event the client read before, with its ``ETag`` as ``If-None-Match``
+  (answered 304).
+
+The generator shares the machine's cores with the server, so by default it is a minimal
+HTTP/1.1 client on asyncio streams (``--client raw``, under uvloop) that costs far less per
+request than httpx (``--client httpx``, one client per connection): the bare baseline then
+measures the server more than the client.
 
     .venv/bin/python -m bench.partner_reads [--seconds 15] [--concurrency 64] [--events 10000]
+        [--client raw|httpx]
 
-Figures: requests/s, p50 and p99 latency, and the ratio to the bare endpoint. The partner
-rate limit is raised for the run (it would otherwise answer 429 by design).
+Figures: requests/s, p50 and p99 latency, the share of 304s, and the ratio to the bare
+endpoint. The partner rate limit is raised for the run (it would otherwise answer 429 by
+design).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
+import os
+import random
 import re
 import shutil
 import sys
@@ -64,9 +79,11 @@ async def bare_endpoint() -> JSONResponse:
 # ---- seeding --------------------------------------------------------------------------------
 
 
-def seed_events(data_dir: Path, count: int) -> None:
-    """Bulk-insert ``count`` public and coalition events through the node's own tables."""
+def seed_events(data_dir: Path, count: int) -> list[str]:
+    """Bulk-insert ``count`` public and coalition events through the node's own tables;
+    returns their ids."""
     settings = load_settings(data_dir)
+    ids: list[str] = []
 
     async def run() -> None:
         engine = create_engine(settings.database_url)
@@ -92,59 +109,143 @@ def seed_events(data_dir: Path, count: int) -> None:
                     )
                     session.add(event)
                     session.add(EventWard(event_id=event.id, ward=1 + n % 50))
+                    ids.append(event.id)
         finally:
             await engine.dispose()
 
     asyncio.run(run())
+    return ids
 
 
 # ---- the load generator (its own process) ---------------------------------------------------
 
+Answer = tuple[int, dict[bytes, bytes], bytes]
 
-async def _worker(
-    client: httpx.AsyncClient, first: list[str], until: float, latencies: list[float], n: int
-) -> int:
-    errors = 0
-    url: str | None = first[n % len(first)]
-    pages = 0
-    while time.monotonic() < until:
-        began = time.perf_counter()
+
+async def _raw_getter(base: str, token: str | None):  # type: ignore[no-untyped-def]
+    """One keep-alive HTTP/1.1 connection: GET a path, read the status, headers and body."""
+    parts = httpx.URL(base)
+    reader, writer = await asyncio.open_connection(parts.host, parts.port)
+    auth = f"Authorization: Bearer {token}\r\n" if token else ""
+    host = f"Host: {parts.host}:{parts.port}\r\n{auth}"
+
+    async def get(path: str, extra: dict[str, str]) -> Answer:
+        lines = [f"GET {path} HTTP/1.1\r\n", host, *(f"{k}: {v}\r\n" for k, v in extra.items())]
+        writer.write(("".join(lines) + "\r\n").encode("latin-1"))
+        head = await reader.readuntil(b"\r\n\r\n")
+        headers = {}
+        for line in head.split(b"\r\n")[1:]:
+            name, _, value = line.partition(b":")
+            headers[name.strip().lower()] = value.strip()
+        body = await reader.readexactly(int(headers.get(b"content-length", b"0")))
+        return int(head[9:12]), headers, body
+
+    async def close() -> None:
+        writer.close()
+        with contextlib.suppress(ConnectionError):
+            await writer.wait_closed()
+
+    return get, close
+
+
+async def _httpx_getter(base: str, token: str | None):  # type: ignore[no-untyped-def]
+    # One client per connection: a shared client's pool is O(connections) per request in
+    # httpcore 1.0 and collapses at 64 (see bench/inbox.py).
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
+    client = httpx.AsyncClient(base_url=base, headers=headers, limits=limits, timeout=30)
+
+    async def get(path: str, extra: dict[str, str]) -> Answer:
+        response = await client.get(path, headers=extra)
+        found = {k.encode().lower(): v.encode() for k, v in response.headers.items()}
+        return response.status_code, found, response.content
+
+    return get, client.aclose
+
+
+def _next_path(body: bytes, base: str) -> str | None:
+    """The page's ``next`` without parsing 50 events: it is the last key of a page."""
+    at = body.rfind(b'"next":')
+    if at < 0 or body[at + 7 : at + 8] != b'"':
+        return None
+    url = body[at + 8 : body.index(b'"', at + 8)].decode()
+    return url.removeprefix(base)
+
+
+class Load:
+    """What one run drives: pages (following ``next``) or single events (``ids``)."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self.first = args.paths.split(",") if args.paths else []
+        self.ids = Path(args.ids).read_text().split() if args.ids else []
+        self.latencies: list[float] = []
+        self.statuses: dict[int, int] = {}
+
+    async def worker(self, get, n: int, until: float, record: bool) -> None:  # type: ignore[no-untyped-def]
+        pick, tags, seen = random.Random(n), dict[str, str](), list[str]()
+        path: str | None = None
+        pages = 0
+        while time.monotonic() < until:
+            extra: dict[str, str] = {}
+            if self.ids:  # a third of the reads revalidate an event this client has
+                if tags and pick.random() < 1 / 3:
+                    key = pick.choice(seen)
+                    extra["If-None-Match"] = tags[key]
+                else:
+                    key = pick.choice(self.ids)
+                path = f"{self.args.single}/{key}"
+            elif path is None:
+                path = self.first[(n + pages) % len(self.first)]
+            began = time.perf_counter()
+            status, headers, body = await get(path, extra)
+            if record:
+                self.latencies.append(time.perf_counter() - began)
+                self.statuses[status] = self.statuses.get(status, 0) + 1
+            if self.ids:
+                if status == 200 and key not in tags:
+                    tags[key] = headers[b"etag"].decode()
+                    seen.append(key)
+                continue
+            pages += 1
+            path = _next_path(body, self.args.base) if status == 200 else None
+            if pages % 5 == 0:  # a partner reads a few pages, then starts a new sync
+                path = None
+
+    async def run(self) -> dict[str, Any]:
+        connect = _raw_getter if self.args.client == "raw" else _httpx_getter
+        getters = [
+            await connect(self.args.base, self.args.token) for _ in range(self.args.concurrency)
+        ]
         try:
-            response = await client.get(url or first[n % len(first)])
-        except httpx.HTTPError:
-            errors, url = errors + 1, None
-            continue
-        latencies.append(time.perf_counter() - began)
-        if response.status_code != 200:
-            errors += 1
-            url = None
-            continue
-        url = response.json().get("next")
-        pages += 1
-        if pages % 5 == 0:  # a partner reads a few pages, then starts a new sync
-            url = None
-    return errors
+            warm = time.monotonic() + 2
+            await asyncio.gather(
+                *(self.worker(g, n, warm, False) for n, (g, _) in enumerate(getters))
+            )
+            began = time.monotonic()
+            until = began + self.args.seconds
+            await asyncio.gather(
+                *(self.worker(g, n, until, True) for n, (g, _) in enumerate(getters))
+            )
+            elapsed = time.monotonic() - began
+        finally:
+            for _, close in getters:
+                await close()
+        errors = sum(count for status, count in self.statuses.items() if status not in (200, 304))
+        return {
+            "latencies": self.latencies,
+            "seconds": elapsed,
+            "errors": errors,
+            "not_modified": self.statuses.get(304, 0),
+        }
 
 
-async def load(args: argparse.Namespace) -> dict[str, Any]:
-    headers = {"Authorization": f"Bearer {args.token}"} if args.token else {}
-    limits = httpx.Limits(max_connections=args.concurrency, max_keepalive_connections=64)
-    async with httpx.AsyncClient(
-        base_url=args.base, headers=headers, limits=limits, timeout=30
-    ) as client:
-        first = args.paths.split(",")
-        warm: list[float] = []
-        await asyncio.gather(
-            *(_worker(client, first, time.monotonic() + 2, warm, n) for n in range(8))
-        )
-        latencies: list[float] = []
-        began = time.monotonic()
-        until = began + args.seconds
-        errors = await asyncio.gather(
-            *(_worker(client, first, until, latencies, n) for n in range(args.concurrency))
-        )
-        elapsed = time.monotonic() - began
-    return {"latencies": latencies, "seconds": elapsed, "errors": sum(errors)}
+def run_loop(coro):  # type: ignore[no-untyped-def]
+    try:
+        import uvloop  # optional: the generator runs without it
+    except ImportError:
+        return asyncio.run(coro)
+    return uvloop.run(coro)
 
 
 # ---- the run --------------------------------------------------------------------------------
@@ -177,14 +278,17 @@ def partner_token(data_dir: Path, base: str) -> str:
     return token
 
 
-def drive(label: str, base: str, paths: list[str], token: str | None, args: Any, tmp: Path) -> Any:
+def drive(label: str, base: str, token: str | None, args: Any, tmp: Path, **load: str) -> Any:
+    """Run the load generator in its own process; one row of the table."""
     slug = re.sub(r"\W+", "-", label)
     out = tmp / f"{slug}.json"
     argv = [
         str(VENV_BIN / "python"), "-m", "bench.partner_reads", "--load", "--base", base,
-        "--paths", ",".join(paths), "--seconds", str(args.seconds),
-        "--concurrency", str(args.concurrency), "--out", str(out),
+        "--seconds", str(args.seconds), "--concurrency", str(args.concurrency),
+        "--client", args.client, "--out", str(out),
     ]  # fmt: skip
+    for option, value in load.items():
+        argv += [f"--{option}", value]
     if token:
         argv += ["--token", token]
     generator = Process(argv, log=tmp / f"{slug}-load.log")
@@ -196,7 +300,8 @@ def drive(label: str, base: str, paths: list[str], token: str | None, args: Any,
     lat = result["latencies"]
     return [
         label, len(lat), len(lat) / result["seconds"], percentile(lat, 50) * 1e3,
-        percentile(lat, 99) * 1e3, result["errors"],
+        percentile(lat, 99) * 1e3, f"{result['not_modified'] / max(len(lat), 1):.0%}",
+        result["errors"],
     ]  # fmt: skip
 
 
@@ -205,7 +310,8 @@ def run(args: argparse.Namespace, tmp: Path, running: list[Process]) -> None:
     node_url, bare_url = f"http://127.0.0.1:{node_port}", f"http://127.0.0.1:{bare_port}"
     data_dir = tmp / "node"
     init_node(data_dir, node_url)
-    seed_events(data_dir, args.events)
+    ids = tmp / "ids.txt"
+    ids.write_text("\n".join(seed_events(data_dir, args.events)))
     env = {
         "IPO_LOG_LEVEL": "WARNING",
         "IPO_PARTNER_RATE_PER_MINUTE": "100000000",
@@ -228,16 +334,22 @@ def run(args: argparse.Namespace, tmp: Path, running: list[Process]) -> None:
         f"{api}?limit=50&type=MEETING",
     ]
     rows = [
-        drive("bare FastAPI GET /bare", bare_url, ["/bare"], None, args, tmp),
-        drive("partner GET events?limit=50", node_url, paths, token, args, tmp),
+        drive("bare FastAPI GET /bare", bare_url, None, args, tmp, paths="/bare"),
+        drive("partner GET events?limit=50", node_url, token, args, tmp, paths=",".join(paths)),
+        drive("partner GET events/{id}", node_url, token, args, tmp, ids=str(ids), single=api),
     ]
     print(f"# {command_line()}")
     print(
         f"# {args.events} events, {args.concurrency} concurrent clients, {args.seconds} s each, "
-        "one serve worker, SQLite; the load generator shares the 2 cores"
+        f"one serve worker, SQLite, {args.client} client; the load generator shares the "
+        f"{os.cpu_count()} cores"
     )
-    print(table(["server", "requests", "req/s", "p50 ms", "p99 ms", "errors"], rows))
-    print(f"partner / bare throughput: {rows[1][2] / rows[0][2]:.2f}")
+    headers = ["server", "requests", "req/s", "p50 ms", "p99 ms", "304s", "errors"]
+    print(table(headers, rows))
+    print(
+        f"partner / bare throughput: pages {rows[1][2] / rows[0][2]:.2f}, "
+        f"single events {rows[2][2] / rows[0][2]:.2f}"
+    )
 
 
 def main() -> None:
@@ -245,11 +357,14 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=15)
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--events", type=int, default=10_000)
+    parser.add_argument("--client", choices=["raw", "httpx"], default="raw")
     parser.add_argument("--serve-bare", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--load", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--base", help=argparse.SUPPRESS)
     parser.add_argument("--paths", help=argparse.SUPPRESS)
+    parser.add_argument("--ids", help=argparse.SUPPRESS)
+    parser.add_argument("--single", help=argparse.SUPPRESS)
     parser.add_argument("--token", help=argparse.SUPPRESS)
     parser.add_argument("--out", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -257,7 +372,7 @@ def main() -> None:
         uvicorn.run(bare, host="127.0.0.1", port=args.port, log_config=None, server_header=False)
         return
     if args.load:
-        Path(args.out).write_text(json.dumps(asyncio.run(load(args))))
+        Path(args.out).write_text(json.dumps(run_loop(Load(args).run())))
         return
     tmp = Path(tempfile.mkdtemp(prefix="ipo-bench-partner-"))
     try:

@@ -253,6 +253,7 @@ async def post_report(
     )
     report.object_id = f"{call.object_id}/reports/{report.id}"
     session.add(report)
+    call.updated_at = utcnow()  # partners' `updated_since` finds the call with its new report
     await session.flush()
     await sharing.share_report(session, report=report, call=call, node_id=settings.public_url)
     await record(
@@ -744,3 +745,4 @@ async def apply_report(session: AsyncSession, *, report: wire.CanvassReport, pee
             published_at=report.published,
         )
     )
+    call.updated_at = utcnow()  # as on the host: the call shows its new report to partners

@@ -13,9 +13,11 @@ keep them and makes it ask again every time; ``Vary: Authorization`` says why.
 from __future__ import annotations
 
 import hashlib
+from typing import Any
 
 from fastapi import Request, Response
 from pydantic import BaseModel
+from pydantic_core import to_json
 
 CACHE_CONTROL = "private, max-age=0, must-revalidate"
 JSON = "application/json"
@@ -35,13 +37,19 @@ def matches(if_none_match: str | None, tag: str) -> bool:
     return any(candidate.removeprefix("W/") == tag for candidate in candidates)
 
 
-def conditional_json(request: Request, carried: Response, payload: BaseModel) -> Response:
+def conditional_json(
+    request: Request, carried: Response, payload: BaseModel | dict[str, Any]
+) -> Response:
     """The answer to a partner GET: ``payload`` as JSON, or 304 if the client has it.
 
-    ``carried`` is the request's ``Response`` parameter: headers that dependencies set on it
-    (the rate limit's) are copied onto the answer.
+    ``payload`` is a model, or the dict a model would dump (pydantic's serializer writes both
+    the same bytes). ``carried`` is the request's ``Response`` parameter: headers that
+    dependencies set on it (the rate limit's) are copied onto the answer.
     """
-    body = payload.model_dump_json().encode()
+    if isinstance(payload, BaseModel):
+        body = payload.model_dump_json().encode()
+    else:
+        body = to_json(payload)
     tag = etag_of(body)
     headers = dict(carried.headers)
     headers.pop("content-length", None)

@@ -13,23 +13,26 @@ Common to every object:
   an ally, or a former ally;
 - ``created_date`` / ``modified_date`` (``modified_date`` is when *this* node last changed or
   received it, which is what ``updated_since`` compares), ISO 8601 in UTC with an offset.
+
+Events, forums and tombstones are here; endorsements, canvass calls and organizations in
+``representations_coalition``.
+
+Events, the hot path of the API (50 a page, read by every sync), are mapped straight to the
+JSON-ready dict :class:`PartnerEvent` would dump (``event_of``), without building and
+validating a model per row: a row of this node's own was checked by the same models on its way
+in. The others are built as models.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from node.canvass.models import CanvassCall, CanvassReport, CanvassShift
-from node.canvass.sharing import suppress
-from node.endorsements.models import Endorsement, EndorsementSignatureRecord
-from node.endorsements.sharing import signed_count, status_of
 from node.events.models import Event, Location, Origin
 from node.forums.models import ForumPlan
-from schemas.endorsement import Candidate, Race, ReferendumPosition, VoteSummary
 
 Relation = Literal["self", "ally", "former_ally"]
 _RELATIONS: dict[str, Relation] = {
@@ -55,11 +58,41 @@ class OrganizationRef(BaseModel):
 
 
 def origin_ref(node_id: str, origins: Mapping[str, Origin]) -> OrganizationRef:
+    return OrganizationRef.model_validate(origin_json(node_id, origins))
+
+
+def origin_json(node_id: str, origins: Mapping[str, Origin]) -> dict[str, Any]:
     known = origins.get(node_id, Origin(name=node_id, relation="former_ally"))
-    return OrganizationRef(id=node_id, name=known.name, relation=_RELATIONS[known.relation])
+    return {"id": node_id, "name": known.name, "relation": _RELATIONS[known.relation]}
 
 
-class _Shared(BaseModel):
+def location_json(
+    data: Mapping[str, Any] | None, origin: str, origins: Mapping[str, Origin]
+) -> dict[str, Any] | None:
+    """A stored location as :class:`Location` serializes it. This node's own were validated
+    by ``Location`` when written, so they are only laid out; an ally's were checked by the
+    looser wire schema only (no trimming, control characters allowed), so they still are."""
+    if not data:
+        return None
+    known = origins.get(origin)
+    if known is None or known.relation != "this_node":
+        return Location.model_validate(data).model_dump()
+    point = data.get("location")
+    return {
+        "venue": data.get("venue"),
+        "address_lines": list(data.get("address_lines", ())),
+        "locality": data.get("locality"),
+        "region": data.get("region"),
+        "postal_code": data.get("postal_code"),
+        "location": {"latitude": float(point["latitude"]), "longitude": float(point["longitude"])}
+        if point
+        else None,
+    }
+
+
+class SharedObject(BaseModel):
+    """The fields every shared object carries (see the module docstring)."""
+
     id: str = Field(description="This node's key for the object, for the `/{id}` route.")
     identifiers: list[str] = Field(description='OSDI identifiers: `["ipo-node:<object URL>"]`.')
     origin: OrganizationRef
@@ -68,7 +101,7 @@ class _Shared(BaseModel):
     modified_date: datetime
 
 
-class PartnerEvent(_Shared):
+class PartnerEvent(SharedObject):
     """An event (OSDI / Mobilize names; `wards` and `precincts` are Chicago geography)."""
 
     title: str
@@ -86,28 +119,31 @@ class PartnerEvent(_Shared):
     capacity: int | None
 
 
-def event_of(event: Event, *, origins: Mapping[str, Origin]) -> PartnerEvent:
-    return PartnerEvent(
-        id=event.id,
-        identifiers=identifiers_of(event.object_id),
-        origin=origin_ref(event.origin, origins),
-        version=event.version,
-        title=event.title,
-        description=event.description,
-        start_date=event.start_date,
-        end_date=event.end_date,
-        timezone=event.timezone,
-        location=Location.model_validate(event.location) if event.location else None,
-        virtual_action_url=event.online_url,
-        status=event.status.value,
-        visibility=event.visibility.value,
-        event_type=event.event_type.value,
-        wards=list(event.wards),
-        precincts=list(event.precincts),
-        capacity=event.capacity,
-        created_date=event.created_at,
-        modified_date=event.updated_at,
-    )
+def event_of(event: Event, *, origins: Mapping[str, Origin]) -> dict[str, Any]:
+    """A :class:`PartnerEvent` as the JSON-ready dict its model would dump, keys in its field
+    order. Lists are the hot path (50 events a page), and building 50 models only to dump them
+    cost more than the query; ``tests/partners`` checks the dict against the model."""
+    return {
+        "id": event.id,
+        "identifiers": identifiers_of(event.object_id),
+        "origin": origin_json(event.origin, origins),
+        "version": event.version,
+        "created_date": event.created_at,
+        "modified_date": event.updated_at,
+        "title": event.title,
+        "description": event.description,
+        "start_date": event.start_date,
+        "end_date": event.end_date,
+        "timezone": event.timezone,
+        "location": location_json(event.location, event.origin, origins),
+        "virtual_action_url": event.online_url,
+        "status": event.status.value,
+        "visibility": event.visibility.value,
+        "event_type": event.event_type.value,
+        "wards": list(event.wards),
+        "precincts": list(event.precincts),
+        "capacity": event.capacity,
+    }
 
 
 class CoHost(BaseModel):
@@ -132,7 +168,7 @@ class AgendaItem(BaseModel):
     duration_minutes: int
 
 
-class PartnerForum(_Shared):
+class PartnerForum(SharedObject):
     """A candidate forum: an event (`event_type` FORUM) with its co-hosts and programme.
 
     Co-hosts' question submissions and the planning task list are internal to the co-hosts
@@ -202,235 +238,11 @@ def forum_of(plan: ForumPlan, *, origins: Mapping[str, Origin]) -> PartnerForum:
     )
 
 
-class Signature(BaseModel):
-    signer: OrganizationRef
-    decision: Literal["sign", "decline"]
-    content_version: int = Field(description="The content version the JWS covers.")
-    current: bool = Field(description="Whether it covers the endorsement's current content.")
-    verified: bool = Field(
-        description="Whether this node checked the JWS against the signer's keys."
-    )
-    signed_at: datetime = Field(description="When this node received the answer.")
-    vote_summary: VoteSummary | None = Field(description="The signer's member vote, if attached.")
-    jws: str = Field(description="Detached compact JWS; see the bundle to check it offline.")
-
-
-class Rule(BaseModel):
-    kind: Literal["all", "at_least"] = Field(description="All required signers, or a threshold.")
-    threshold: int | None
-    needed: int = Field(description="How many signatures ratify it.")
-
-
-class PartnerEndorsement(_Shared):
-    """A joint endorsement, its signatures and status (`expired` is computed on read)."""
-
-    candidate: Candidate | None
-    position: ReferendumPosition | None = Field(description="For a referendum: the stance.")
-    race: Race
-    statement: str
-    tier: str = Field(description="`endorse` or `recommend`.")
-    status: str = Field(description="`collecting`, `ratified`, `withdrawn` or `expired`.")
-    proposer: OrganizationRef
-    required_signers: list[OrganizationRef]
-    decision_rule: Rule
-    deadline: datetime | None
-    content_version: int
-    signed: int
-    signatures: list[Signature]
-    bundle_url: str = Field(description="The verification bundle (`ipo-node verify FILE`).")
-
-
-def endorsement_of(
-    endorsement: Endorsement,
-    records: Sequence[EndorsementSignatureRecord],
-    *,
-    origins: Mapping[str, Origin],
-    now: datetime,
-    bundle_url: str,
-) -> PartnerEndorsement:
-    candidate = (
-        Candidate(name=endorsement.candidate_name, campaign_url=endorsement.candidate_url)
-        if endorsement.candidate_name
-        else None
-    )
-    position = (
-        ReferendumPosition(measure=endorsement.measure, stance=endorsement.stance)
-        if endorsement.measure
-        else None
-    )
-    proposer = origin_ref(endorsement.origin, origins)
-    return PartnerEndorsement(
-        id=endorsement.id,
-        identifiers=identifiers_of(endorsement.object_id),
-        origin=proposer,
-        version=endorsement.version,
-        candidate=candidate,
-        position=position,
-        race=Race(
-            office=endorsement.office,
-            district=endorsement.district,
-            election_date=endorsement.election_date,
-            election_type=endorsement.election_type,
-        ),
-        statement=endorsement.statement,
-        tier=endorsement.tier,
-        status=status_of(endorsement, now),
-        proposer=proposer,
-        required_signers=[origin_ref(node, origins) for node in endorsement.required_signers],
-        decision_rule=Rule(
-            kind=endorsement.rule_kind,
-            threshold=endorsement.rule_threshold,
-            needed=endorsement.needed,
-        ),
-        deadline=endorsement.deadline,
-        content_version=endorsement.content_version,
-        signed=signed_count(endorsement, records),
-        signatures=[_signature(endorsement, record, origins) for record in records],
-        bundle_url=bundle_url,
-        created_date=endorsement.created_at,
-        modified_date=endorsement.updated_at,
-    )
-
-
-def _signature(
-    endorsement: Endorsement, record: EndorsementSignatureRecord, origins: Mapping[str, Origin]
-) -> Signature:
-    return Signature(
-        signer=origin_ref(record.signer, origins),
-        decision=record.decision,
-        content_version=record.content_version,
-        current=record.content_version == endorsement.content_version,
-        verified=record.is_verified,
-        signed_at=record.received_at,
-        vote_summary=VoteSummary.model_validate(record.vote_summary)
-        if record.vote_summary
-        else None,
-        jws=record.jws,
-    )
-
-
+# Campaign stays in this module: another domain has a model of the same name, so the OpenAPI
+# schema names this one by its module path (node__partners__representations__Campaign).
 class Campaign(BaseModel):
     kind: str = Field(description="`candidate` or `referendum`.")
     name: str
-
-
-class Shift(BaseModel):
-    """A shift (Mobilize `timeslot`): counts only, never who."""
-
-    identifiers: list[str]
-    start_date: datetime
-    end_date: datetime
-    capacity: int
-    committed: int
-    waitlisted: int
-    remaining: int
-    status: str = Field(description="`open` or `cancelled`.")
-
-
-class PrecinctCounts(BaseModel):
-    precinct: str
-    doors_knocked: int | None = Field(description="Null: under 5, suppressed.")
-    conversations: int | None = Field(description="Null: under 5, suppressed.")
-    signups: int | None = Field(description="Null: under 5, suppressed.")
-
-
-class Report(BaseModel):
-    """Aggregates after a shift; every count under 5 is suppressed (null)."""
-
-    identifiers: list[str]
-    shift: list[str] = Field(description="The identifiers of the shift it reports on.")
-    precincts: list[PrecinctCounts]
-    published_date: datetime
-
-
-class PartnerCanvassCall(_Shared):
-    """A cross-ward canvass call: shifts with counts and post-shift aggregates. Sign-ups,
-    volunteers and the day-of contact are never served."""
-
-    title: str
-    campaign: Campaign
-    wards: list[int]
-    turf_description: str
-    staging_location: Location
-    languages_needed: list[str]
-    materials: str
-    status: str = Field(description="`active` or `cancelled`.")
-    expires_at: datetime
-    shifts: list[Shift]
-    reports: list[Report]
-
-
-def canvass_call_of(
-    call: CanvassCall,
-    shifts: Sequence[CanvassShift],
-    reports: Sequence[CanvassReport],
-    *,
-    origins: Mapping[str, Origin],
-) -> PartnerCanvassCall:
-    return PartnerCanvassCall(
-        id=call.id,
-        identifiers=identifiers_of(call.object_id),
-        origin=origin_ref(call.origin, origins),
-        version=call.version,
-        title=call.title,
-        campaign=Campaign(kind=call.campaign_kind.value, name=call.campaign_name),
-        wards=list(call.wards),
-        turf_description=call.turf_description,
-        staging_location=Location.model_validate(call.staging_location),
-        languages_needed=list(call.languages_needed),
-        materials=call.materials,
-        status=call.status.value,
-        expires_at=call.expires_at,
-        shifts=[_shift(shift) for shift in sorted(shifts, key=lambda s: s.position)],
-        reports=[_report(report) for report in reports],
-        created_date=call.created_at,
-        modified_date=call.updated_at,
-    )
-
-
-def _shift(shift: CanvassShift) -> Shift:
-    return Shift(
-        identifiers=identifiers_of(shift.object_id),
-        start_date=shift.start_date,
-        end_date=shift.end_date,
-        capacity=shift.capacity,
-        committed=shift.committed,
-        waitlisted=shift.waitlisted,
-        remaining=shift.remaining,
-        status=shift.status.value,
-    )
-
-
-def _report(report: CanvassReport) -> Report:
-    # The host holds raw counts; suppression is applied here too, whoever holds the row.
-    return Report(
-        identifiers=identifiers_of(report.object_id),
-        shift=identifiers_of(report.shift_object_id),
-        precincts=[_counts(row) for row in report.precincts],
-        published_date=report.published_at,
-    )
-
-
-def _counts(row: Mapping[str, Any]) -> PrecinctCounts:
-    return PrecinctCounts(
-        precinct=str(row["precinct"]),
-        doors_knocked=suppress(row.get("doors_knocked")),
-        conversations=suppress(row.get("conversations")),
-        signups=suppress(row.get("signups")),
-    )
-
-
-class PartnerOrganization(BaseModel):
-    """This node or one of its active allies (OSDI organization, Mobilize `org_type`)."""
-
-    id: str = Field(description="The node URL.")
-    identifiers: list[str]
-    name: str
-    org_type: str = Field(description="`ipo`, `union` or `coalition`.")
-    wards: list[int]
-    relation: Literal["self", "ally"]
-    key_ids: list[str] = Field(description="The `kid`s of its published Ed25519 keys.")
-    shares: list[str] = Field(description="The kinds of shared work the alliance covers.")
 
 
 class DeletedObject(BaseModel):
@@ -442,16 +254,6 @@ class DeletedObject(BaseModel):
     origin: OrganizationRef
     version: int = Field(description="The origin's version at deletion.")
     deleted_date: datetime
-
-
-class EndorsementBundle(BaseModel):
-    """What ``ipo-node verify FILE`` checks: the endorsement as signed and the signers' keys."""
-
-    type: Literal["EndorsementBundle"]
-    bundle_version: int
-    exported_by: str
-    endorsement: dict[str, Any] = Field(description="The JointEndorsement, as on the wire.")
-    keys: dict[str, Any] = Field(description="Each signer's JWKS, by node URL.")
 
 
 def deleted_event(event: Event, *, origins: Mapping[str, Origin]) -> DeletedObject:

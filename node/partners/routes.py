@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from node.partners import docs, oauth, resources, router
+from node.partners import docs, oauth, resources, resources_coalition, router
 
 PARTNER_ROUTERS: tuple[APIRouter, ...] = (
     oauth.router,
     router.router,
     router.partner_router,
     resources.router,
+    resources_coalition.router,
     docs.docs,
 )

@@ -8,6 +8,7 @@ and a canvass call; ward30 has a canvass call.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -16,7 +17,9 @@ import httpx
 
 from federation.storage import utcnow
 from node.accounts.models import Role
+from node.canvass.models import CanvassShift
 from node.endorsements.bundle import check_bundle
+from node.partners import representations as rep
 from tests.canvass.helpers import call_body
 from tests.endorsements import answer, body, propose
 from tests.forums.test_lifecycle import forum_body
@@ -95,6 +98,22 @@ async def build_world(nodes: NodeFactory, **home_settings: Any) -> World:
     return World(home, ally30, former, events, endorsement, draft.json(), forum.json(), calls)
 
 
+async def post_report(node: TestNode, call: dict[str, Any]) -> None:
+    """A report on the call's first shift, moved into the past so that it may be reported."""
+    async with node.session() as session:
+        shift = await session.get(CanvassShift, call["shifts"][0]["id"])
+        assert shift is not None
+        shift.start_date = utcnow() - timedelta(hours=4)
+        shift.end_date = utcnow() - timedelta(hours=1)
+    organizer = await node.as_role(Role.organizer)
+    body = {
+        "shift_id": call["shifts"][0]["id"],
+        "precincts": [{"precinct": "4", "doors_knocked": 120, "conversations": 31, "signups": 9}],
+    }
+    response = await organizer.post(f"/api/v1/canvass-calls/{call['id']}/reports", json=body)
+    assert response.status_code == 201, response.text
+
+
 async def everything(client: httpx.AsyncClient, path: str, **params: Any) -> list[dict[str, Any]]:
     """Every item of a list, following ``next`` to the end."""
     items: list[dict[str, Any]] = []
@@ -143,6 +162,36 @@ class TestWhatAPartnerSees:
         ]
         assert "question_submissions" not in forums[0]
         assert "tasks" not in forums[0]
+
+    async def test_events_are_served_exactly_as_their_model_dumps_them(self, nodes):
+        # Events are mapped straight to JSON, not through PartnerEvent: same fields, same order.
+        world = await build_world(nodes)
+        client = await partner_client(world.home, ["events:read"])
+        organizer = await world.home.as_role(Role.organizer)
+        place = {"venue": "Hall", "location": {"latitude": 41, "longitude": -87.7}}
+        moved_place = {
+            "venue": "Hall",
+            "address_lines": [],
+            "locality": None,
+            "region": None,
+            "postal_code": None,
+            "location": {"latitude": 41.0, "longitude": -87.7},
+        }
+        own = world.events["ward33 public"]
+        await organizer.patch(f"/api/v1/events/{own['id']}", json={"location": place})
+        theirs = world.events["ward30 public"]
+        allied = await world.ally.as_role(Role.organizer)
+        await allied.patch(f"/api/v1/events/{theirs['id']}", json={"location": place})
+        await deliver_all(world.ally, world.home)
+
+        items = await everything(client, f"{API}/events")
+
+        assert len(items) >= 5
+        assert len([item for item in items if item["location"] == moved_place]) == 2
+        for item in items:
+            model = rep.PartnerEvent.model_validate(item)
+            # Compared as text: key order and 41.0 against 41 count (they change the ETag).
+            assert json.dumps(json.loads(model.model_dump_json())) == json.dumps(item)
 
     async def test_endorsements_with_signatures_and_a_bundle_that_verifies(self, nodes):
         world = await build_world(nodes)
@@ -240,6 +289,22 @@ class TestPagingAndFilters:
 
         assert "Moved" in titles(synced)
         assert len(synced) < 4
+
+    async def test_a_new_canvass_report_brings_its_call_back_with_updated_since(self, nodes):
+        world = await build_world(nodes)
+        client = await partner_client(world.home, ["canvass:read"])
+        last = max(c["modified_date"] for c in await everything(client, f"{API}/canvass_calls"))
+
+        for node in (world.home, world.ally):  # the home's own call, and an ally's replica
+            await post_report(node, world.calls[node.name])
+        await deliver_all(world.home, world.ally)
+        synced = await everything(
+            client, f"{API}/canvass_calls", updated_since=last.replace("Z", "+00:00")
+        )
+
+        assert {call["origin"]["id"] for call in synced} == {world.home.url, world.ally.url}
+        assert all(len(call["reports"]) == 1 for call in synced)
+        assert all(call["modified_date"] > last for call in synced)
 
     async def test_a_forged_cursor_is_a_422_not_a_crash(self, nodes):
         world = await build_world(nodes)
