@@ -64,8 +64,19 @@ def _keyring(request: Request) -> Keyring:
     return keyring
 
 
+def _named(line: str, names: dict[str, str]) -> str:
+    """A report line with its signer's group name in place of the node's address."""
+    node, sep, rest = line.partition(": ")
+    return f"{names[node]}: {rest}" if sep and node in names else line
+
+
 async def _verdict(
-    session: AsyncSession, endorsement: Endorsement, *, settings: Settings, keyring: Keyring
+    session: AsyncSession,
+    endorsement: Endorsement,
+    *,
+    settings: Settings,
+    keyring: Keyring,
+    names: dict[str, str],
 ) -> Verdict | None:
     """Build the bundle this node would export and check it the way ``ipo-node verify`` does."""
     try:
@@ -75,7 +86,7 @@ async def _verdict(
     except EndorsementClosed:
         return None  # a draft: nothing signed yet
     report = bundle.check_bundle(json.loads(json.dumps(data)))
-    lines = [line.strip() for line in report.lines]
+    lines = [_named(line.strip(), names) for line in report.lines]
     if report.failed:
         return Verdict("bad", f"Could not verify: {report.failed} signature(s) do not hold", lines)
     if report.ok:
@@ -143,7 +154,7 @@ async def endorsement_detail(
         "e": public, "names": names, "rows": rows, "badge": STATUS_BADGE,
         "offices": dict(OFFICES), "when": when,
         "verdict": await _verdict(session, endorsement, settings=settings,
-                                  keyring=_keyring(request)),
+                                  keyring=_keyring(request), names=names),
         "may_answer": is_admin and mine is not None and answerable,
         "my_state": mine.state if mine else None,
         "is_local": endorsement.origin == me,

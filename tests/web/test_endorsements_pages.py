@@ -72,7 +72,11 @@ class TestSigningInTheBrowser:
         await page.reload()
         await expect(ward30_row).to_contain_text("signed at")
         await expect(page.locator("p > .badge").first).to_have_text("ratified")
-        await expect(page.get_by_label("Signature check")).to_contain_text("Verified by this node")
+        check = page.get_by_label("Signature check")
+        await expect(check).to_contain_text("Verified by this node")
+        # each signer by its group's name, as the signer rows name them
+        await expect(check).to_contain_text("Test ward33: signed, signature holds")
+        await expect(check).to_contain_text("Test ward30: signed, signature holds")
         assert page.url.endswith(f"/endorsements/{b_id}")
         await expect(page.get_by_role("button", name="Withdraw our signature")).to_be_visible()
         async with page.expect_download() as download:
