@@ -87,6 +87,22 @@ async def shift_by_object_id(
     return result.scalar_one_or_none()
 
 
+async def calls_and_shifts_by_object_ids(
+    session: AsyncSession, *, call_ids: Collection[str], shift_ids: Collection[str]
+) -> tuple[dict[str, CanvassCall], dict[str, CanvassShift]]:
+    """Calls and shifts by global id, two queries whatever their number (a member's sign-ups)."""
+    calls = await session.execute(
+        select(CanvassCall).where(col(CanvassCall.object_id).in_(list(call_ids)))
+    )
+    shifts = await session.execute(
+        select(CanvassShift).where(col(CanvassShift.object_id).in_(list(shift_ids)))
+    )
+    return (
+        {call.object_id: call for call in calls.scalars()},
+        {shift.object_id: shift for shift in shifts.scalars()},
+    )
+
+
 async def commitment_by_object_id(
     session: AsyncSession, *, object_id: str
 ) -> CanvassCommitment | None:

@@ -66,12 +66,16 @@ def fill_of(shifts: list[CanvassShift]) -> Fill:
 async def _my_signups(
     session: AsyncSession, principal: PageUser
 ) -> list[tuple[CanvassSignup, CanvassCall | None, CanvassShift | None]]:
-    rows = []
-    for signup in await service.my_signups(session, user=principal.user):
-        call = await repository.call_by_object_id(session, object_id=signup.call_object_id)
-        shift = await repository.shift_by_object_id(session, object_id=signup.shift_object_id)
-        rows.append((signup, call, shift))
-    return rows
+    signups = await service.my_signups(session, user=principal.user)
+    calls, shifts = await repository.calls_and_shifts_by_object_ids(
+        session,
+        call_ids={signup.call_object_id for signup in signups},
+        shift_ids={signup.shift_object_id for signup in signups},
+    )
+    return [
+        (signup, calls.get(signup.call_object_id), shifts.get(signup.shift_object_id))
+        for signup in signups
+    ]
 
 
 @router.get("/canvass", response_class=HTMLResponse)
@@ -111,7 +115,7 @@ async def call_detail(
             rosters[shift.id] = [r for r in rows if r.state in service.HELD]
     mine = {
         signup.shift_object_id: signup
-        for signup, _, _ in await _my_signups(session, principal)
+        for signup in await service.my_signups(session, user=principal.user)
         if signup.call_object_id == call.object_id and signup.state in ACTIVE_SIGNUP_STATES
     }
     names = await group_names(session, settings=settings)
