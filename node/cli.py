@@ -44,12 +44,13 @@ from federation.rotation import announce_rotation
 from federation.runtime import FederationRuntime
 from node.accounts import service as accounts
 from node.accounts.models import Role, UserCreate
+from node.accounts.passwords import configure_password_hashing
 from node.alliances import service as alliances
 from node.alliances.models import AlliancePublic
 from node.audit.service import CLI, record
 from node.backup import BackupError, backup, restore
 from node.config import CONFIG_FILE, ConfigError, Settings, load_settings, write_config_file
-from node.db import create_engine, create_session_maker, session_scope
+from node.db import create_engine, create_session_maker, engine_for, session_scope
 from node.demo import DemoError, run_demo
 from node.endorsements import bundle as endorsement_bundle
 from node.errors import NodeError
@@ -282,7 +283,8 @@ async def _refuse_used_database(database_url: str) -> None:
 
 
 async def _create_first_admin(settings: Settings, admin: UserCreate) -> None:
-    engine = create_engine(settings.database_url)
+    configure_password_hashing(settings)
+    engine = engine_for(settings)
     try:
         async with session_scope(create_session_maker(engine)) as session:
             await accounts.create_user(session, data=admin, actor=CLI)
@@ -318,7 +320,7 @@ def cmd_token(args: argparse.Namespace) -> None:
 
 
 async def _new_token(settings: Settings, *, email: str, name: str) -> str:
-    engine = create_engine(settings.database_url)
+    engine = engine_for(settings)
     try:
         async with session_scope(create_session_maker(engine)) as session:
             user = await accounts.get_user_by_email(session, email=email)
@@ -336,7 +338,7 @@ async def _new_token(settings: Settings, *, email: str, name: str) -> str:
 @contextlib.asynccontextmanager
 async def _federation(settings: Settings) -> AsyncIterator[tuple[FederationRuntime, AsyncSession]]:
     """The federation runtime and one unit of work (committed at the end), for one command."""
-    engine = create_engine(settings.database_url)
+    engine = engine_for(settings)
     session_maker = create_session_maker(engine)
     try:
         async with (
@@ -360,7 +362,7 @@ async def _run_worker(settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    engine = create_engine(settings.database_url)
+    engine = engine_for(settings)
     try:
         async with start_federation(settings, create_session_maker(engine), run_worker=True):
             print(f"delivery worker for {settings.public_url} running; Ctrl-C stops it", flush=True)
@@ -453,7 +455,7 @@ def cmd_rotate_key(args: argparse.Namespace) -> None:
     old, new = rotate_keyring(settings.keys_dir, grace=timedelta(days=args.grace_days))
 
     async def announce() -> int:
-        engine = create_engine(settings.database_url)
+        engine = engine_for(settings)
         try:
             async with session_scope(create_session_maker(engine)) as session:
                 told = await announce_rotation(

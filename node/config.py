@@ -15,7 +15,15 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import AliasChoices, Field, ValidationError, ValidationInfo, field_validator
+from argon2.profiles import RFC_9106_LOW_MEMORY as PRODUCTION_ARGON2
+from pydantic import (
+    AliasChoices,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -27,6 +35,14 @@ MIN_SECRET_LENGTH = 32
 PLACEHOLDER_SECRETS = {"changeme", "change-me", "secret", "placeholder", "xxx"}
 
 NodeKind = Literal["ipo", "union", "coalition"]
+SqliteSynchronous = Literal["FULL", "NORMAL", "OFF"]
+COST_SETTINGS = (
+    "password_hash_time_cost",
+    "password_hash_memory_kib",
+    "password_hash_parallelism",
+    "sqlite_synchronous",
+)
+"""Settings whose production defaults cost time on purpose; only test harnesses lower them."""
 
 
 class ConfigError(Exception):
@@ -84,6 +100,13 @@ class Settings(BaseSettings):
     partner_token_seconds: int = Field(default=900, ge=1, le=86_400)
     partner_rate_per_minute: int = Field(default=600, ge=1)
     partner_rate_burst: int = Field(default=100, ge=1)
+    # Costs that protect real data. The defaults are the production ones (Argon2id as RFC 9106's
+    # low-memory profile; SQLite fsyncs every commit). Only the test harness lowers them, and a
+    # node started below them logs a loud warning (``node.accounts.passwords``, ``node.db``).
+    password_hash_time_cost: int = Field(default=PRODUCTION_ARGON2.time_cost, ge=1, le=20)
+    password_hash_memory_kib: int = Field(default=PRODUCTION_ARGON2.memory_cost, ge=8)
+    password_hash_parallelism: int = Field(default=PRODUCTION_ARGON2.parallelism, ge=1, le=64)
+    sqlite_synchronous: SqliteSynchronous = "FULL"
 
     @classmethod
     def settings_customise_sources(
@@ -132,6 +155,15 @@ class Settings(BaseSettings):
                 raise ValueError("cannot default to SQLite without a data directory")
             value = f"sqlite+aiosqlite:///{Path(data_dir) / 'node.db'}"
         return normalize_database_url(value)
+
+    @model_validator(mode="after")
+    def _argon2_memory_covers_its_lanes(self) -> Settings:
+        if self.password_hash_memory_kib < 8 * self.password_hash_parallelism:
+            raise ValueError(
+                "password_hash_memory_kib must be at least 8 KiB per lane "
+                f"(8 x password_hash_parallelism = {8 * self.password_hash_parallelism})"
+            )
+        return self
 
     @property
     def is_sqlite(self) -> bool:

@@ -17,13 +17,14 @@ from fastapi.staticfiles import StaticFiles
 from federation.inbox import router as inbox_router
 from federation.runtime import MAX_INBOX_BYTES
 from node import __version__
+from node.accounts.passwords import configure_password_hashing
 from node.accounts.router import router as accounts_router
 from node.alliances.router import router as alliances_router
 from node.audit.router import router as audit_router
 from node.canvass.router import router as canvass_router
 from node.canvass.router import signups as canvass_signups_router
 from node.config import Settings
-from node.db import create_engine, create_session_maker
+from node.db import create_session_maker, engine_for
 from node.endorsements.router import router as endorsements_router
 from node.errors import ErrorResponse, install_error_handlers
 from node.events.coalition_feed import router as coalition_feed_router
@@ -70,7 +71,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        engine = create_engine(settings.database_url)
+        engine = engine_for(settings)
         session_maker = create_session_maker(engine)
         app.state.settings = settings
         app.state.engine = engine
@@ -90,6 +91,7 @@ def create_app(
         finally:
             await engine.dispose()
 
+    configure_password_hashing(settings)
     app = FastAPI(
         title=f"ipo-node: {settings.name}",
         version=__version__,

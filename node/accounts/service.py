@@ -26,19 +26,19 @@ from node.accounts.models import (
     UserUpdate,
     WebSession,
 )
+from node.accounts.passwords import password_hasher
 from node.audit.service import Actor, record
 from node.errors import Conflict, InvalidInput, NotAuthenticated, NotFound
 
 TOKEN_PREFIX = "ipo_"  # noqa: S105 -- a prefix, not a secret
-_hasher = PasswordHasher()
 
 
 @cache
-def _dummy_hash() -> str:
+def _dummy_hash(hasher: PasswordHasher) -> str:
     """Verified against when the email is unknown, so a login takes as long either way.
 
     Made on first use, not at import: hashing takes real time and memory by design."""
-    return _hasher.hash("not-a-real-password")
+    return hasher.hash("not-a-real-password")
 
 
 class UserNotFound(NotFound):
@@ -46,7 +46,7 @@ class UserNotFound(NotFound):
 
 
 def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+    return password_hasher().hash(password)
 
 
 def _digest(secret: str) -> str:
@@ -144,13 +144,14 @@ async def update_user(
 async def authenticate(session: AsyncSession, *, email: str, password: str) -> User:
     """The active user with these credentials, or ``NotAuthenticated``."""
     user = await get_user_by_email(session, email=email)
+    hasher = password_hasher()
     try:
-        _hasher.verify(user.password_hash if user else _dummy_hash(), password)
+        hasher.verify(user.password_hash if user else _dummy_hash(hasher), password)
     except (VerificationError, InvalidHashError):
         raise NotAuthenticated("Wrong email or password.") from None
     if user is None or not user.is_active:
         raise NotAuthenticated("Wrong email or password.")
-    if _hasher.check_needs_rehash(user.password_hash):
+    if hasher.check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
         session.add(user)
     return user

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-from node.config import CONFIG_FILE
+from node.config import CONFIG_FILE, COST_SETTINGS
 from node.demo.coalition import Organization
 
 LOGIN_FILE = "demo-login.txt"
@@ -48,12 +48,15 @@ def child_env() -> dict[str, str]:
     """This environment without settings that would point a demo node elsewhere.
 
     The demo is SQLite by definition: a ``DATABASE_URL`` meant for something else must not
-    turn six nodes loose on one PostgreSQL database.
+    turn six nodes loose on one PostgreSQL database. Cost settings (``COST_SETTINGS``) pass
+    through, so a test harness that lowers them lowers them for the demo's nodes too.
     """
+    passed = {f"IPO_{name.upper()}" for name in COST_SETTINGS}
     return {
         key: value
         for key, value in os.environ.items()
-        if not key.startswith("IPO_") and key not in ("DATABASE_URL", "ALLOW_PRIVATE_PEERS")
+        if key in passed
+        or (not key.startswith("IPO_") and key not in ("DATABASE_URL", "ALLOW_PRIVATE_PEERS"))
     }
 
 

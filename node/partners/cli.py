@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from federation.storage import utcnow
 from node.audit.service import CLI
 from node.config import Settings, load_settings
-from node.db import create_engine, create_session_maker, session_scope
+from node.db import create_session_maker, engine_for, session_scope
 from node.errors import InvalidInput
 from node.partners import service
 from node.partners.auth import PARTNER_SCOPES
@@ -68,7 +68,7 @@ def cmd_partners(args: argparse.Namespace) -> None:
 
 def _run(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
     async def run() -> T:
-        engine = create_engine(settings.database_url)
+        engine = engine_for(settings)
         try:
             async with session_scope(create_session_maker(engine)) as session:
                 return await work(session)
