@@ -40,7 +40,9 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import socket
+import ssl
 from collections.abc import Awaitable, Callable, Iterable, Sequence
+from functools import cache
 
 import httpcore
 import httpx
@@ -278,6 +280,15 @@ class AddressPinningBackend(httpcore.AsyncNetworkBackend):
         await self._inner.sleep(seconds)
 
 
+@cache
+def tls_context() -> ssl.SSLContext:
+    """The TLS context (certifi's CA bundle) every outbound client of this process shares.
+
+    Loading the bundle takes tens of milliseconds of CPU each time; a context can serve any
+    number of connections and clients, so it is made once, on first use."""
+    return httpx.create_ssl_context(trust_env=False)
+
+
 class PinnedTransport(httpx.AsyncHTTPTransport):
     """httpx's own transport, HTTP/1.1 only, whose connections go through ``backend``.
 
@@ -288,9 +299,16 @@ class PinnedTransport(httpx.AsyncHTTPTransport):
     def __init__(
         self, backend: httpcore.AsyncNetworkBackend, *, limits: httpx.Limits = FEDERATION_LIMITS
     ) -> None:
-        super().__init__(trust_env=False, http1=True, http2=False, limits=limits, retries=0)
+        super().__init__(
+            verify=tls_context(),
+            trust_env=False,
+            http1=True,
+            http2=False,
+            limits=limits,
+            retries=0,
+        )
         self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=httpx.create_ssl_context(trust_env=False),
+            ssl_context=tls_context(),
             max_connections=limits.max_connections,
             max_keepalive_connections=limits.max_keepalive_connections,
             keepalive_expiry=limits.keepalive_expiry,
