@@ -52,7 +52,7 @@ def run_demo(*, data_dir: Path, port: int, once: bool) -> bool:
     """Run the demo; True when it ended as asked (``--once``: every flow converged)."""
     nodes = [DemoNode(org, data_dir, port + i) for i, org in enumerate(COALITION)]
     started = time.monotonic()
-    with _stop_on_sigterm():
+    with _stop_on_signals():
         try:
             set_up(nodes, data_dir)
             outcome = tell_story(nodes, started)
@@ -72,17 +72,22 @@ def run_demo(*, data_dir: Path, port: int, once: bool) -> bool:
 
 
 @contextlib.contextmanager
-def _stop_on_sigterm() -> Iterator[None]:
-    """SIGTERM stops the demo as Ctrl-C does (both raise KeyboardInterrupt here)."""
+def _stop_on_signals() -> Iterator[None]:
+    """Ctrl-C (SIGINT) and SIGTERM both stop the demo (both raise KeyboardInterrupt here).
+
+    SIGINT is handled explicitly: a process started in the background by a shell (a script's
+    ``demo &``, a CI job) inherits SIGINT as ignored, and Python then never turns it into
+    KeyboardInterrupt, so the demo would not stop when asked."""
 
     def interrupt(signum: int, frame: FrameType | None) -> None:
         raise KeyboardInterrupt
 
-    previous = signal.signal(signal.SIGTERM, interrupt)
+    previous = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 @contextlib.contextmanager
