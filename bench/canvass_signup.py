@@ -87,7 +87,7 @@ async def run(args: argparse.Namespace, root: Path) -> None:
     (root / "db").mkdir()
     await asyncio.to_thread(databases.prepare)
     async with AsyncExitStack() as stack:
-        factory = NodeFactory(root / "nodes", databases.new, stack)
+        factory = NodeFactory(root / "nodes", databases, stack)
         host = await factory.start("host")
         allies = [await factory.start(f"ward{n:02d}") for n in range(1, args.allies + 1)]
         for peer in allies:

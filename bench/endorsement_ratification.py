@@ -120,7 +120,7 @@ async def run(args: argparse.Namespace, root: Path) -> None:
     databases = SqliteDatabases(root / "db")
     await asyncio.to_thread(databases.prepare)
     async with AsyncExitStack() as stack:
-        factory = NodeFactory(root / "nodes", databases.new, stack)
+        factory = NodeFactory(root / "nodes", databases, stack)
         setup = time.perf_counter()
         five = [await factory.start(name) for name in WARDS]
         for a, b in combinations(five, 2):

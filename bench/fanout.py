@@ -80,7 +80,7 @@ async def run(args: argparse.Namespace, root: Path) -> None:
     (root / "db").mkdir()
     await asyncio.to_thread(databases.prepare)
     async with AsyncExitStack() as stack:
-        factory = NodeFactory(root / "nodes", databases.new, stack)
+        factory = NodeFactory(root / "nodes", databases, stack)
         setup = time.perf_counter()
         origin = await factory.start("origin", wards=[35])
         allies = [await factory.start(f"ally{n:02d}", wards=[n]) for n in range(1, args.allies + 1)]

@@ -226,7 +226,7 @@ async def setup(args: argparse.Namespace, tmp: Path, stack: AsyncExitStack):  # 
     sqlite = SqliteDatabases(tmp / "db")
     (tmp / "db").mkdir()
     await asyncio.to_thread(sqlite.prepare)
-    factory = NodeFactory(tmp / "nodes", sqlite.new, stack)
+    factory = NodeFactory(tmp / "nodes", sqlite, stack)
     origin = await factory.start("origin", database_url=database_url)
     allies = [await factory.start(f"ally{n:02d}") for n in range(1, args.peers + 1)]
     for peer in allies:

@@ -8,12 +8,15 @@ migrated database) and runs its lifespan; the node's ``client`` talks to it in-p
 from __future__ import annotations
 
 import asyncio
+import functools
 import secrets
-from collections.abc import Callable
+import shutil
+from collections.abc import Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import httpx
 from fastapi import FastAPI
@@ -28,6 +31,9 @@ from node.config import Settings, load_settings
 from node.db import session_scope
 from node.main import create_app
 from tests.network import Network
+
+if TYPE_CHECKING:
+    from tests.worlds import Build, BuildWith, Worlds
 
 
 @dataclass
@@ -89,28 +95,99 @@ class TestNode:
         return client
 
 
+class Databases(Protocol):
+    """What ``tests.databases`` offers a node factory, on either backend."""
+
+    def new(self) -> str: ...
+    def copy(self, source_url: str) -> str: ...
+    def release(self, url: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class NodeSnapshot:
+    """A stopped node, to start copies of: its data directory, database and settings."""
+
+    name: str
+    data_dir: Path
+    database_url: str
+    config: dict[str, Any]
+    tokens: dict[str, str]
+
+
 class NodeFactory:
-    def __init__(self, root: Path, new_database: Callable[[], str], stack: AsyncExitStack):
+    """Starts in-process nodes for one test; ``close`` gives their databases back."""
+
+    def __init__(
+        self,
+        root: Path,
+        databases: Databases,
+        stack: AsyncExitStack,
+        worlds: Worlds | None = None,
+    ):
         self.root = root
-        self.new_database = new_database
+        self.databases = databases
         self.stack = stack
+        self.worlds = worlds
         self.nodes: dict[str, TestNode] = {}
         self.network = Network()
+        self._configs: dict[str, dict[str, Any]] = {}
+        self._databases_used: list[str] = []
+        stack.callback(self._release_databases)
 
     async def start(self, name: str = "ward33", **settings: Any) -> TestNode:
         data_dir = self.root / name
         data_dir.mkdir(parents=True)
         create_keyring(data_dir / "keys")
-        database_url = await asyncio.to_thread(self.new_database)
         config = {
             "name": settings.pop("display_name", f"Test {name}"),
             "public_url": f"http://{name}.test",
             "secret_key": secrets.token_urlsafe(32),
-            "database_url": database_url,
             "embedded_worker": False,
         }
         config.update(settings)
-        node_settings = load_settings(data_dir, **config)
+        database_url = await asyncio.to_thread(self.databases.new)
+        return await self._launch(name, data_dir, database_url, config)
+
+    async def world(self, build: Build, *args: Any) -> list[TestNode]:
+        """Running copies of the nodes ``build(factory, *args)`` makes, built once per run.
+
+        See ``tests.worlds``; without a ``Worlds`` (a benchmark) the world is built here."""
+        nodes, _ = await self.world_with(_nodes_only(build), *args)
+        return nodes
+
+    async def world_with(self, build: BuildWith, *args: Any) -> tuple[list[TestNode], Any]:
+        """As ``world``, for a builder that returns ``(nodes, data)``: data about the world
+        (ids, bodies) that holds for every copy of it."""
+        if self.worlds is None:
+            nodes, extra = await build(self, *args)
+            return list(nodes), extra
+        return await self.worlds.copy_into(self, build, args)
+
+    async def restore(self, snapshot: NodeSnapshot) -> TestNode:
+        """A running copy of a snapshotted node: same key, settings, data and tokens."""
+        data_dir = self.root / snapshot.name
+        await asyncio.to_thread(shutil.copytree, snapshot.data_dir, data_dir)
+        database_url = await asyncio.to_thread(self.databases.copy, snapshot.database_url)
+        node = await self._launch(snapshot.name, data_dir, database_url, dict(snapshot.config))
+        node.tokens.update(snapshot.tokens)
+        return node
+
+    def snapshot(self, node: TestNode) -> NodeSnapshot:
+        """What ``restore`` needs; take it once the node has stopped (its stack is closed)."""
+        return NodeSnapshot(
+            name=node.name,
+            data_dir=node.settings.data_dir,
+            database_url=node.settings.database_url,
+            config=self._configs[node.name],
+            tokens=dict(node.tokens),
+        )
+
+    async def _launch(
+        self, name: str, data_dir: Path, database_url: str, config: dict[str, Any]
+    ) -> TestNode:
+        self._databases_used.append(database_url)
+        self._configs[name] = config
+        node_settings = load_settings(data_dir, database_url=database_url, **config)
         app = create_app(node_settings, federation_transport=self.network)
         self.network.attach(f"{name}.test", app)
         await self.stack.enter_async_context(app.router.lifespan_context(app))
@@ -121,6 +198,25 @@ class NodeFactory:
         node = TestNode(name=name, settings=node_settings, app=app, client=client, stack=self.stack)
         self.nodes[name] = node
         return node
+
+    def keep_databases(self) -> None:
+        """Do not give the databases back on close: a snapshot will be copied from them."""
+        self._databases_used.clear()
+
+    def _release_databases(self) -> None:
+        for url in self._databases_used:
+            self.databases.release(url)
+
+
+@cache
+def _nodes_only(build: Build) -> BuildWith:
+    """A ``(nodes, None)`` builder from one that returns nodes (named as ``build`` is)."""
+
+    @functools.wraps(build)
+    async def wrapped(factory: NodeFactory, *args: Any) -> tuple[Sequence[TestNode], None]:
+        return await build(factory, *args), None
+
+    return wrapped
 
 
 async def deliver_all(*nodes: TestNode, rounds: int = 20) -> int:

@@ -24,7 +24,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.costs import TEST_COSTS
 from tests.databases import backend
+from tests.ports import free_ports
 
 pytestmark = [
     pytest.mark.skipif(
@@ -46,23 +48,13 @@ def ipo_node(*args: str) -> list[str]:
 
 
 def child_env() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if not k.startswith("IPO_")}
+    """No settings from this environment, but the harness's test-only costs (tests/costs.py)."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("IPO_")} | TEST_COSTS
 
 
 def listening(port: int) -> bool:
     with socket.socket() as sock:
         return sock.connect_ex(("127.0.0.1", port)) == 0
-
-
-def six_free_ports() -> int:
-    """A base port with it and the five after it free."""
-    for _ in range(50):
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            base = int(probe.getsockname()[1])
-        if base + 5 < 65536 and not any(listening(base + i) for i in range(6)):
-            return base
-    raise RuntimeError("no six free consecutive ports")
 
 
 @dataclass(frozen=True)
@@ -101,7 +93,7 @@ class Coalition:
 @pytest.fixture(scope="module")
 def coalition(tmp_path_factory: pytest.TempPathFactory) -> Coalition:
     data_dir = tmp_path_factory.mktemp("demo") / "coalition"
-    base = six_free_ports()
+    base = free_ports(6)
     return Coalition(data_dir, base, demo(data_dir, base, "--once"))
 
 

@@ -10,7 +10,8 @@ import httpx
 from federation.storage import utcnow
 from node.accounts.models import Role
 from node.members.models import Member
-from tests.nodes import NodeFactory, TestNode, ally
+from tests.nodes import NodeFactory, TestNode
+from tests.worlds import star
 
 
 def call_body(*, capacity: int = 3, waitlist_limit: int = 0, shifts: int = 1) -> dict[str, Any]:
@@ -39,11 +40,9 @@ def call_body(*, capacity: int = 3, waitlist_limit: int = 0, shifts: int = 1) ->
 async def coalition(
     nodes: NodeFactory, *names: str, scopes: list[str] | None = None
 ) -> list[TestNode]:
-    """A host (the first name) allied with every other node."""
-    started = [await nodes.start(name) for name in names]
-    for other in started[1:]:
-        await ally(started[0], other, scopes=scopes)
-    return started
+    """A host (the first name) allied with every other node; built once per run and copied
+    (``tests/worlds.py``)."""
+    return await nodes.world(star, names, tuple(scopes) if scopes is not None else None)
 
 
 async def post_call(host: TestNode, **options: Any) -> dict[str, Any]:

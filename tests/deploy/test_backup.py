@@ -18,7 +18,6 @@ import httpx
 import pytest
 
 from node.cli import main
-from tests.databases import PostgresDatabases, SqliteDatabases
 from tests.e2e.realnode import (
     RealNode,
     ally_through_cli,
@@ -169,11 +168,11 @@ class TestBackupAndRestore:
     def test_restored_node_serves_the_same_events_alliances_and_key(
         self,
         tmp_path: Path,
-        databases: SqliteDatabases | PostgresDatabases,
+        new_database: Callable[[], str],
         empty_database: Callable[[], str],
     ) -> None:
-        a = RealNode("33rd Ward Working Families", "ward33", 33, tmp_path / "a", databases.new())
-        b = RealNode("30th United", "ward30", 30, tmp_path / "b", databases.new())
+        a = RealNode("33rd Ward Working Families", "ward33", 33, tmp_path / "a", new_database())
+        b = RealNode("30th United", "ward30", 30, tmp_path / "b", new_database())
         restored = RealNode(
             "33rd Ward Working Families", "ward33", 33, tmp_path / "restored", empty_database(),
             port=a.port,  # the same public URL: it is the same node

@@ -47,6 +47,7 @@ def _node_maker(root: Path, databases: SqliteDatabases | PostgresDatabases) -> I
     finally:
         for node in made:
             node.close()
+            databases.release(node.database_url)
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import signal
-import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass
@@ -284,11 +283,10 @@ class TestWorkerKilledMidDelivery:
             lambda: len(ward30.events_from(ward33)),
             lambda count: count > 0,
             what="the first events to reach ward30",
-            timeout=30,
             interval=0.02,
         )
         doomed.stop(sig=signal.SIGKILL)
-        time.sleep(0.5)  # let ward30 finish a request that was already in flight
+        # (A request already in flight may still land: one more at most, far below the total.)
         arrived = len(ward30.events_from(ward33))
         assert 0 < arrived < self.EVENTS_TO_SEND, (
             f"{arrived} of {self.EVENTS_TO_SEND} arrived before the kill: raise EVENTS_TO_SEND"
@@ -305,7 +303,7 @@ class TestWorkerKilledMidDelivery:
             lambda: ward30.events_from(ward33),
             lambda events: len(events) >= self.EVENTS_TO_SEND,
             what=f"all {self.EVENTS_TO_SEND} events on ward30",
-            timeout=60,
+            timeout=180,
             interval=0.5,
         )
         assert set(final) == created

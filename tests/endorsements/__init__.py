@@ -6,11 +6,11 @@ activities travel between in-process nodes with real keys and databases (``deliv
 
 from __future__ import annotations
 
-from itertools import combinations
 from typing import Any
 
 from node.accounts.models import Role
-from tests.nodes import NodeFactory, TestNode, ally, deliver_all
+from tests.nodes import NodeFactory, TestNode, deliver_all
+from tests.worlds import mesh
 
 ENDORSEMENTS = "/api/v1/endorsements"
 WARDS = ("ward33", "ward30", "ward35", "ward39", "ward45")
@@ -35,11 +35,9 @@ def body(signers: list[str], **overrides: Any) -> dict[str, Any]:
 
 
 async def coalition(nodes: NodeFactory, names: tuple[str, ...] = WARDS) -> list[TestNode]:
-    """Nodes all allied with each other (a full mesh), as a real coalition is."""
-    started = [await nodes.start(name) for name in names]
-    for a, b in combinations(started, 2):
-        await ally(a, b)
-    return started
+    """Nodes all allied with each other (a full mesh), as a real coalition is; built once
+    per run and copied (``tests/worlds.py``)."""
+    return await nodes.world(mesh, names)
 
 
 async def propose(node: TestNode, signers: list[str], **overrides: Any) -> dict[str, Any]:

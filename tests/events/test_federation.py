@@ -10,6 +10,7 @@ from federation.models import Delivery, DeliveryState, Peer
 from federation.storage import utcnow
 from node.accounts.models import Role
 from tests.nodes import TestNode, ally, deliver_all
+from tests.worlds import spec, star
 
 EVENT = {
     "title": "Mayoral forum",
@@ -43,9 +44,7 @@ async def patch(node: TestNode, event: dict[str, object], **changes: object) -> 
 class TestSharing:
     async def test_coalition_event_reaches_allies_marked_with_its_origin(self, nodes):
         # Given three allied wards
-        ward33, ward30, ward35 = [await nodes.start(n) for n in ("ward33", "ward30", "ward35")]
-        await ally(ward33, ward30)
-        await ally(ward33, ward35)
+        ward33, ward30, ward35 = await nodes.world(star, ("ward33", "ward30", "ward35"))
         # When 33 posts a coalition event
         event = await create(ward33)
         await deliver_all(ward33, ward30, ward35)
@@ -58,9 +57,9 @@ class TestSharing:
             assert replica["location"]["venue"] == "Hall"
 
     async def test_what_a_former_ally_shared_stays_marked_as_such(self, nodes):
-        ward33 = await nodes.start("ward33", display_name="33rd Ward Working Families")
-        ward30 = await nodes.start("ward30")
-        await ally(ward33, ward30)
+        ward33, ward30 = await nodes.world(
+            star, (spec("ward33", display_name="33rd Ward Working Families"), "ward30")
+        )
         await create(ward33)
         await deliver_all(ward33, ward30)
         [replica] = await listed(ward30)
@@ -76,8 +75,7 @@ class TestSharing:
         assert kept["origin_relation"] == "former_ally"
 
     async def test_updates_and_deletion_follow(self, nodes):
-        ward33, ward30 = await nodes.start("ward33"), await nodes.start("ward30")
-        await ally(ward33, ward30)
+        ward33, ward30 = await nodes.world(star, ("ward33", "ward30"))
         event = await create(ward33)
         await patch(ward33, event, title="Mayoral forum (moved)")
         await deliver_all(ward33, ward30)
@@ -89,15 +87,13 @@ class TestSharing:
         assert await listed(ward30) == []
 
     async def test_private_events_never_leave(self, nodes):
-        ward33, ward30 = await nodes.start("ward33"), await nodes.start("ward30")
-        await ally(ward33, ward30)
+        ward33, ward30 = await nodes.world(star, ("ward33", "ward30"))
         await create(ward33, visibility="private")
         assert await deliver_all(ward33, ward30) == 0
         assert await listed(ward30, Role.admin) == []
 
     async def test_made_private_is_withdrawn_and_made_public_again_returns(self, nodes):
-        ward33, ward30 = await nodes.start("ward33"), await nodes.start("ward30")
-        await ally(ward33, ward30)
+        ward33, ward30 = await nodes.world(star, ("ward33", "ward30"))
         event = await create(ward33)
         await deliver_all(ward33, ward30)
         await patch(ward33, event, visibility="private")
@@ -109,8 +105,7 @@ class TestSharing:
         assert (replica["title"], replica["version"]) == ("Open to all", 3)
 
     async def test_an_allys_event_is_read_only_here(self, nodes):
-        ward33, ward30 = await nodes.start("ward33"), await nodes.start("ward30")
-        await ally(ward33, ward30)
+        ward33, ward30 = await nodes.world(star, ("ward33", "ward30"))
         await create(ward33)
         await deliver_all(ward33, ward30)
         [replica] = await listed(ward30)
@@ -120,8 +115,14 @@ class TestSharing:
         assert response.json()["error"]["code"] == "event_not_local"
 
     async def test_an_alliance_without_events_shares_none(self, nodes):
-        ward33, ward30 = await nodes.start("ward33"), await nodes.start("ward30")
-        await ally(ward33, ward30, scopes=["endorsements", "forums"])
+        ward33, ward30 = await nodes.world(
+            star,
+            ("ward33", "ward30"),
+            (
+                "endorsements",
+                "forums",
+            ),
+        )
         await create(ward33)
         assert await deliver_all(ward33, ward30) == 0
         assert await listed(ward30, Role.admin) == []
@@ -138,8 +139,7 @@ class TestBackfill:
 
 class TestSuspension:
     async def test_changes_during_a_suspension_arrive_on_resume_deletions_included(self, nodes):
-        ward33, ward30 = await nodes.start("ward33"), await nodes.start("ward30")
-        await ally(ward33, ward30)
+        ward33, ward30 = await nodes.world(star, ("ward33", "ward30"))
         kept, gone = await create(ward33, title="Kept"), await create(ward33, title="Gone")
         await deliver_all(ward33, ward30)
         admin = await ward33.as_role(Role.admin)
@@ -154,8 +154,7 @@ class TestSuspension:
         assert [e["title"] for e in await listed(ward30)] == ["Kept (renamed)"]
 
     async def test_a_suspended_ally_is_asked_to_retry_and_loses_nothing(self, nodes):
-        ward33, ward30 = await nodes.start("ward33"), await nodes.start("ward30")
-        await ally(ward33, ward30)
+        ward33, ward30 = await nodes.world(star, ("ward33", "ward30"))
         # ward30 suspends ward33; ward33 (which does not know) posts an event
         admin30 = await ward30.as_role(Role.admin)
         await admin30.post(f"/api/v1/alliances/{ward33.url}/suspend")

@@ -6,7 +6,8 @@ from sqlmodel import select
 
 from federation.models import AllianceState, Peer
 from node.accounts.models import Role
-from tests.nodes import ally, deliver_all
+from tests.nodes import deliver_all
+from tests.worlds import star
 
 
 async def peer_state(node, other) -> AllianceState | None:  # type: ignore[no-untyped-def]
@@ -93,8 +94,7 @@ class TestAdminsOnly:
 
 class TestEndingAndSuspending:
     async def test_ending_stops_delivery_both_ways(self, nodes) -> None:
-        a, b = await nodes.start("a"), await nodes.start("b")
-        await ally(a, b)
+        a, b = await nodes.world(star, ("a", "b"))
         ended = await (await a.as_role(Role.admin)).post(f"/api/v1/alliances/{b.url}/end")
         assert ended.json()["state"] == "ended"
         await deliver_all(a, b)
@@ -106,8 +106,7 @@ class TestEndingAndSuspending:
         assert await deliver_all(a, b) == 0
 
     async def test_suspended_peer_is_not_sent_to_until_resumed(self, nodes) -> None:
-        a, b = await nodes.start("a"), await nodes.start("b")
-        await ally(a, b)
+        a, b = await nodes.world(star, ("a", "b"))
         admin = await a.as_role(Role.admin)
         await admin.post(f"/api/v1/alliances/{b.url}/suspend")
         await (await a.as_role(Role.organizer)).post("/api/v1/events", json=EVENT)
@@ -118,8 +117,7 @@ class TestEndingAndSuspending:
         assert [e["title"] for e in listed] == [EVENT["title"]]
 
     async def test_invalid_transition_is_409(self, nodes) -> None:
-        a, b = await nodes.start("a"), await nodes.start("b")
-        await ally(a, b)
+        a, b = await nodes.world(star, ("a", "b"))
         response = await (await a.as_role(Role.admin)).post(f"/api/v1/alliances/{b.url}/accept")
         assert response.status_code == 409
         assert response.json()["error"]["code"] == "alliance_state_conflict"

@@ -19,7 +19,8 @@ from federation.models import Delivery, DeliveryState, InboxActivity, Peer
 from federation.outbox import build_activity, enqueue
 from federation.storage import utcnow
 from node.accounts.models import Role
-from tests.nodes import TestNode, ally, deliver_all
+from tests.nodes import TestNode, deliver_all
+from tests.worlds import star
 
 EVENT = {
     "title": "Saturday canvass",
@@ -65,8 +66,7 @@ def later(worker: DeliveryWorker, by: timedelta) -> None:
 
 @pytest.fixture
 async def pair(nodes):  # type: ignore[no-untyped-def]
-    ward33, ward30 = await nodes.start("ward33"), await nodes.start("ward30")
-    await ally(ward33, ward30)
+    ward33, ward30 = await nodes.world(star, ("ward33", "ward30"))
     return ward33, ward30
 
 
@@ -185,10 +185,7 @@ class TestAnswers:
 
 class TestSlowAndCrashingPeers:
     async def test_a_black_holed_peer_does_not_hold_up_the_others(self, nodes):
-        ward33 = await nodes.start("ward33")
-        hole, ward30 = await nodes.start("hole"), await nodes.start("ward30")
-        await ally(ward33, hole)
-        await ally(ward33, ward30)
+        ward33, _hole, ward30 = await nodes.world(star, ("ward33", "hole", "ward30"))
         nodes.network.black_hole.add("hole.test")
         ward33.worker.deadline_seconds = 30
         await create_event(ward33)
@@ -235,10 +232,7 @@ class TestSlowAndCrashingPeers:
         assert delivery.attempts == 2
 
     async def test_two_workers_never_send_the_same_delivery(self, nodes):
-        ward33 = await nodes.start("ward33")
-        allies = [await nodes.start(f"w{i}") for i in range(4)]
-        for other in allies:
-            await ally(ward33, other)
+        ward33, *allies = await nodes.world(star, ("ward33", "w0", "w1", "w2", "w3"))
         for i in range(5):
             await create_event(ward33, title=f"event {i}")
         second = DeliveryWorker(

@@ -22,6 +22,7 @@ from federation.storage import utcnow
 from node.accounts.models import Role
 from node.events.models import Event
 from tests.nodes import TestNode, ally
+from tests.worlds import star
 
 INBOX = "/federation/inbox"
 
@@ -85,9 +86,7 @@ async def counts(node: TestNode) -> tuple[int, int]:
 
 @pytest.fixture
 async def pair(nodes):  # type: ignore[no-untyped-def]
-    ward33 = await nodes.start("ward33")
-    ward30 = await nodes.start("ward30")
-    await ally(ward33, ward30)
+    ward33, ward30 = await nodes.world(star, ("ward33", "ward30"))
     return ward33, ward30
 
 
@@ -202,8 +201,7 @@ class TestRefused:
         await self.expect(ward30, signed(ward33, ward30, activity), 403, "origin_mismatch")
 
     async def test_outside_the_alliance_scopes(self, nodes) -> None:
-        ward33, ward30 = await nodes.start("ward33"), await nodes.start("ward30")
-        await ally(ward33, ward30, scopes=["forums"])
+        ward33, ward30 = await nodes.world(star, ("ward33", "ward30"), ("forums",))
         await self.expect(
             ward30, signed(ward33, ward30, create_activity(ward33, ward30)), 403, "out_of_scope"
         )
@@ -322,8 +320,7 @@ class TestAfterTheAllianceChanged:
         assert await counts(ward30) == before
 
     async def test_a_deletion_outside_the_alliance_scopes_is_refused(self, nodes) -> None:
-        ward33, ward30 = await nodes.start("ward33"), await nodes.start("ward30")
-        await ally(ward33, ward30, scopes=["forums"])
+        ward33, ward30 = await nodes.world(star, ("ward33", "ward30"), ("forums",))
         created = create_activity(ward33, ward30)
         response = await send(
             ward30, signed(ward33, ward30, delete_activity(ward33, ward30, created, 2))

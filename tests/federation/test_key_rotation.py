@@ -12,7 +12,8 @@ from federation.models import Peer
 from federation.rotation import announce_rotation
 from federation.storage import utcnow
 from tests.federation.test_inbox_security import create_activity, send, signed
-from tests.nodes import TestNode, ally, deliver_all
+from tests.nodes import TestNode, deliver_all
+from tests.worlds import star
 
 
 async def rotate(node: TestNode, *, grace: timedelta = timedelta(days=7)) -> tuple[str, str]:
@@ -30,8 +31,7 @@ async def keys_known_by(node: TestNode, of: TestNode) -> dict[str, dict[str, obj
 
 class TestRotation:
     async def test_peers_learn_the_new_key_from_the_announcement(self, nodes):
-        ward33, ward30 = await nodes.start("ward33"), await nodes.start("ward30")
-        await ally(ward33, ward30)
+        ward33, ward30 = await nodes.world(star, ("ward33", "ward30"))
         old_kid, new_kid = await rotate(ward33)
         await deliver_all(ward33, ward30)
         known = await keys_known_by(ward30, ward33)
@@ -51,8 +51,7 @@ class TestRotation:
         assert {key["kid"] for key in document["keys"]["keys"]} == {old_kid, new_kid}
 
     async def test_the_old_key_stops_working_when_its_grace_period_ends(self, nodes):
-        ward33, ward30 = await nodes.start("ward33"), await nodes.start("ward30")
-        await ally(ward33, ward30)
+        ward33, ward30 = await nodes.world(star, ("ward33", "ward30"))
         old_keyring = load_keyring(ward33.settings.keys_dir)
         await rotate(ward33, grace=timedelta(days=7))
         await deliver_all(ward33, ward30)
@@ -75,8 +74,7 @@ class TestRotation:
 
 class TestUnknownKid:
     async def test_an_unknown_kid_is_refetched_at_most_once_a_minute(self, nodes):
-        ward33, ward30 = await nodes.start("ward33"), await nodes.start("ward30")
-        await ally(ward33, ward30)
+        ward33, ward30 = await nodes.world(star, ("ward33", "ward30"))
         # ward33 rotates but the announcement is lost: ward30 must learn from the document
         rotate_keyring(ward33.settings.keys_dir, grace=timedelta(days=7))
         async with ward30.session() as session:
@@ -99,8 +97,7 @@ class TestUnknownKid:
 
 class TestFingerprints:
     async def test_a_key_whose_kid_is_not_its_thumbprint_is_not_trusted(self, nodes):
-        ward33, ward30 = await nodes.start("ward33"), await nodes.start("ward30")
-        await ally(ward33, ward30)
+        ward33, ward30 = await nodes.world(star, ("ward33", "ward30"))
         async with ward30.session() as session:
             peer = (await session.execute(select(Peer))).scalar_one()
             lying = json.loads(json.dumps(peer.keys))

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from node.accounts.models import Role
-from tests.nodes import NodeFactory, TestNode, ally, deliver_all
+from tests.nodes import NodeFactory, TestNode, deliver_all
+from tests.worlds import star
 
 WARDS = ("ward33", "ward30", "ward35", "ward40", "ward45")
 
@@ -42,10 +43,8 @@ def forum_body(co_hosts: list[str], owner: str, **changes: Any) -> dict[str, Any
 
 
 async def setup(nodes: NodeFactory) -> tuple[TestNode, list[TestNode], TestNode]:
-    """An organizer, three co-hosts, and an ally who is not invited."""
-    organizer, *others = [await nodes.start(name) for name in WARDS]
-    for other in others:
-        await ally(organizer, other)
+    """An organizer, three co-hosts, and an ally who is not invited (built once per run)."""
+    organizer, *others = await nodes.world(star, WARDS)
     return organizer, others[:3], others[3]
 
 

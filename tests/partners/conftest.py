@@ -32,3 +32,4 @@ def real_node(tmp_path: Path, databases: SqliteDatabases | PostgresDatabases) ->
         yield node
     finally:
         node.close()
+        databases.release(node.database_url)

@@ -23,8 +23,9 @@ from node.partners import representations as rep
 from tests.canvass.helpers import call_body
 from tests.endorsements import answer, body, propose
 from tests.forums.test_lifecycle import forum_body
-from tests.nodes import NodeFactory, TestNode, ally, deliver_all
+from tests.nodes import NodeFactory, TestNode, deliver_all
 from tests.partners.helpers import partner_client
+from tests.worlds import Spec, spec, star
 
 API = "/api/v1/partner"
 VISIBILITIES = ("public", "coalition", "private")
@@ -61,10 +62,19 @@ async def post_event(node: TestNode, visibility: str, **fields: Any) -> dict[str
 
 
 async def build_world(nodes: NodeFactory, **home_settings: Any) -> World:
-    home = await nodes.start("ward33", **home_settings)
-    ally30, former = [await nodes.start(name) for name in ("ward30", "ward35")]
-    for other in (ally30, former):
-        await ally(home, other)
+    """The partner's view of a small coalition: built once per run, copied for each test."""
+    (home, ally30, former), shared = await nodes.world_with(
+        _coalition_with_everything, spec("ward33", **home_settings)
+    )
+    return World(home, ally30, former, **shared)
+
+
+async def _coalition_with_everything(
+    factory: NodeFactory, home_spec: Spec
+) -> tuple[list[TestNode], dict[str, Any]]:
+    """ward33 with an ally (ward30) and a former ally (ward35); events of every visibility on
+    each, a forum, a ratified endorsement and a draft, a canvass call on two of them."""
+    home, ally30, former = await star(factory, (home_spec, "ward30", "ward35"))
     events = {}
     for node in (home, ally30, former):
         for days, visibility in enumerate(VISIBILITIES, start=3):
@@ -95,7 +105,14 @@ async def build_world(nodes: NodeFactory, **home_settings: Any) -> World:
     ended = await admin.post(f"/api/v1/alliances/{former.url}/end")
     assert ended.status_code == 200, ended.text
     await deliver_all(home, ally30, former)
-    return World(home, ally30, former, events, endorsement, draft.json(), forum.json(), calls)
+    shared = {
+        "events": events,
+        "endorsement": endorsement,
+        "draft": draft.json(),
+        "forum": forum.json(),
+        "calls": calls,
+    }
+    return [home, ally30, former], shared
 
 
 async def post_report(node: TestNode, call: dict[str, Any]) -> None:

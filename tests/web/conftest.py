@@ -1,4 +1,9 @@
-"""Fixtures for browser tests: a real Chromium per test, and nodes served over HTTP."""
+"""Fixtures for browser tests: one real Chromium per run, and nodes served over HTTP.
+
+Launching Chromium (and Playwright's driver) costs a second or two, so the run shares one
+browser (the whole suite runs in one event loop, see ``pyproject.toml``); each test opens
+its own contexts, with their own cookies and storage, and they are closed when it ends.
+"""
 
 from __future__ import annotations
 
@@ -12,10 +17,19 @@ from tests.nodes import TestNode
 from tests.web.browser import chromium, serve_over_http
 
 
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
+@pytest.fixture(scope="session")
+async def shared_chromium() -> AsyncIterator[Browser]:
     async with chromium() as launched:
         yield launched
+
+
+@pytest.fixture
+async def browser(shared_chromium: Browser) -> AsyncIterator[Browser]:
+    """The run's Chromium; every context this test opened is closed when it ends."""
+    assert shared_chromium.is_connected(), "the run's Chromium has exited"
+    yield shared_chromium
+    for context in shared_chromium.contexts:
+        await context.close()
 
 
 @pytest.fixture

@@ -10,16 +10,21 @@ from playwright.async_api import Browser, expect
 from node.accounts.models import Role
 from tests.canvass.helpers import call_body
 from tests.events import create_event, soon
-from tests.nodes import NodeFactory, TestNode, ally, deliver_all
+from tests.nodes import NodeFactory, TestNode, deliver_all
 from tests.web.browser import fits_phone_width, logged_in_page, screenshot
+from tests.worlds import spec, star
 
 Serve = Callable[[TestNode], Awaitable[str]]
 
 
 async def two_allies(nodes: NodeFactory) -> tuple[TestNode, TestNode]:
-    a = await nodes.start("ward30", wards=[30], display_name="30th United")
-    b = await nodes.start("ward33", wards=[33], display_name="33rd Ward Working Families")
-    await ally(a, b)
+    a, b = await nodes.world(
+        star,
+        (
+            spec("ward30", wards=[30], display_name="30th United"),
+            spec("ward33", wards=[33], display_name="33rd Ward Working Families"),
+        ),
+    )
     return a, b
 
 

@@ -11,18 +11,17 @@ from playwright.async_api import Browser, Page, expect
 from federation.storage import utcnow
 from node.accounts.models import Role
 from tests.canvass.helpers import post_call, replica, sign_up, volunteer
-from tests.nodes import NodeFactory, TestNode, ally, deliver_all
+from tests.nodes import NodeFactory, TestNode, deliver_all
 from tests.web.browser import fits_phone_width, logged_in_page, screenshot
 from tests.web.page_client import anonymous, page_client
+from tests.worlds import spec, star
 
 Serve = Callable[[TestNode], Awaitable[str]]
 TITLE = "Saturday doors for the referendum"
 
 
 async def host_and_ally(nodes: NodeFactory) -> tuple[TestNode, TestNode]:
-    host = await nodes.start("ward33", wards=[33])
-    other = await nodes.start("ward35", wards=[35])
-    await ally(host, other)
+    host, other = await nodes.world(star, (spec("ward33", wards=[33]), spec("ward35", wards=[35])))
     return host, other
 
 

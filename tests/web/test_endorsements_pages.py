@@ -9,18 +9,17 @@ from playwright.async_api import Browser, expect
 
 from node.accounts.models import Role
 from tests.endorsements import ENDORSEMENTS, body, propose
-from tests.nodes import NodeFactory, TestNode, ally, deliver_all
+from tests.nodes import NodeFactory, TestNode, deliver_all
 from tests.web.browser import fits_phone_width, logged_in_page, screenshot
 from tests.web.page_client import anonymous, page_client
+from tests.worlds import spec, star
 
 Serve = Callable[[TestNode], Awaitable[str]]
 STATEMENT = "We endorse Ada Organizer for mayor: housing, transit, schools."
 
 
 async def two_groups(nodes: NodeFactory) -> tuple[TestNode, TestNode]:
-    a = await nodes.start("ward33", wards=[33])
-    b = await nodes.start("ward30", wards=[30])
-    await ally(a, b)
+    a, b = await nodes.world(star, (spec("ward33", wards=[33]), spec("ward30", wards=[30])))
     return a, b
 
 

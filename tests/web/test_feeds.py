@@ -10,7 +10,8 @@ import vobject
 from node.accounts.models import Role
 from tests.canvass.helpers import call_body
 from tests.events import create_event, soon
-from tests.nodes import NodeFactory, TestNode, ally, deliver_all
+from tests.nodes import NodeFactory, TestNode, deliver_all
+from tests.worlds import spec, star
 
 FEED = "/coalition/calendar.ics"
 
@@ -25,9 +26,14 @@ async def read_feed(node: TestNode, token: str) -> dict[str, Any]:
 
 
 async def allies(nodes: NodeFactory, scopes: list[str] | None = None) -> tuple[TestNode, TestNode]:
-    a = await nodes.start("ward30", wards=[30], display_name="30th United")
-    b = await nodes.start("ward33", wards=[33], display_name="33rd Ward Working Families")
-    await ally(a, b, scopes=scopes)
+    a, b = await nodes.world(
+        star,
+        (
+            spec("ward30", wards=[30], display_name="30th United"),
+            spec("ward33", wards=[33], display_name="33rd Ward Working Families"),
+        ),
+        tuple(scopes) if scopes is not None else None,
+    )
     return a, b
 
 

@@ -11,9 +11,10 @@ from playwright.async_api import Browser, expect
 from federation.storage import utcnow
 from node.accounts.models import Role
 from tests.forums.test_lifecycle import forum_body, plan_on
-from tests.nodes import NodeFactory, TestNode, ally, deliver_all
+from tests.nodes import NodeFactory, TestNode, deliver_all
 from tests.web.browser import fits_phone_width, logged_in_page, screenshot
 from tests.web.page_client import anonymous, page_client
+from tests.worlds import spec, star
 
 Serve = Callable[[TestNode], Awaitable[str]]
 TITLE = "Mayoral candidate forum"
@@ -21,11 +22,9 @@ TITLE = "Mayoral candidate forum"
 
 async def planned_forum(nodes: NodeFactory) -> tuple[TestNode, TestNode, TestNode, dict]:
     """ward33 plans a forum with ward30 and ward35 as invited co-hosts."""
-    origin = await nodes.start("ward33", wards=[33])
-    ward30 = await nodes.start("ward30", wards=[30])
-    ward35 = await nodes.start("ward35", wards=[35])
-    await ally(origin, ward30)
-    await ally(origin, ward35)
+    origin, ward30, ward35 = await nodes.world(
+        star, (spec("ward33", wards=[33]), spec("ward30", wards=[30]), spec("ward35", wards=[35]))
+    )
     organizer = await origin.as_role(Role.organizer)
     created = await organizer.post(
         "/api/v1/forums", json=forum_body([ward30.url, ward35.url], origin.url)
@@ -105,9 +104,9 @@ class TestPlanningAForum:
     async def test_an_organizer_plans_one_and_fills_in_the_lists(
         self, nodes: NodeFactory, serve: Serve, browser: Browser
     ) -> None:
-        origin = await nodes.start("ward33", wards=[33])
-        ward30 = await nodes.start("ward30", wards=[30])
-        await ally(origin, ward30)
+        origin, ward30 = await nodes.world(
+            star, (spec("ward33", wards=[33]), spec("ward30", wards=[30]))
+        )
         base = await serve(origin)
         page = await logged_in_page(browser, base, origin, role=Role.organizer, phone=True)
         await page.goto(f"{base}/forums")
