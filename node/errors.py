@@ -55,6 +55,18 @@ class ErrorResponse(BaseModel):
     error: ErrorBody
 
 
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorResponse, "description": description}
+    for status, description in {
+        401: "Not authenticated: no, bad or revoked credentials.",
+        403: "Authenticated, but not allowed (role, or CSRF token missing).",
+        413: "Request body too large.",
+        422: "The request is not valid; `details` says where.",
+    }.items()
+}
+"""The errors any API route may answer: every router documents them (``responses=``)."""
+
+
 class NodeError(Exception):
     status_code = 400
     code = "bad_request"

@@ -18,8 +18,9 @@ from node.accounts.models import (
 )
 from node.audit.service import record
 from node.deps import SESSION_COOKIE, AdminUser, CurrentUser, SessionDep, SettingsDep
+from node.errors import ERROR_RESPONSES
 
-router = APIRouter(prefix="/api/v1", tags=["accounts"])
+router = APIRouter(prefix="/api/v1", tags=["accounts"], responses=ERROR_RESPONSES)
 
 
 @router.post("/auth/login", response_model=LoginResponse)

@@ -10,8 +10,9 @@ from federation.runtime import FederationRuntime
 from node.alliances import service
 from node.alliances.models import AllianceCreate, AlliancePublic, RetryResult
 from node.deps import AdminUser, SessionDep
+from node.errors import ERROR_RESPONSES
 
-router = APIRouter(prefix="/api/v1", tags=["alliances"])
+router = APIRouter(prefix="/api/v1", tags=["alliances"], responses=ERROR_RESPONSES)
 
 Action = Literal["accept", "reject", "suspend", "resume", "end"]
 

@@ -10,9 +10,10 @@ from sqlmodel import col, select
 
 from node.audit.models import AuditEntry, AuditEntryPublic
 from node.deps import AdminUser, SessionDep
+from node.errors import ERROR_RESPONSES
 from node.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, next_link, paginate
 
-router = APIRouter(prefix="/api/v1", tags=["audit"])
+router = APIRouter(prefix="/api/v1", tags=["audit"], responses=ERROR_RESPONSES)
 
 
 @router.get("/audit", response_model=Page[AuditEntryPublic])

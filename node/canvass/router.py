@@ -22,10 +22,11 @@ from node.canvass.models import (
 )
 from node.config import Settings
 from node.deps import CurrentUser, OrganizerUser, SessionDep, SettingsDep
+from node.errors import ERROR_RESPONSES
 from node.events.models import Location
 
-router = APIRouter(prefix="/api/v1/canvass-calls", tags=["canvass"])
-signups = APIRouter(prefix="/api/v1/canvass-signups", tags=["canvass"])
+router = APIRouter(prefix="/api/v1/canvass-calls", tags=["canvass"], responses=ERROR_RESPONSES)
+signups = APIRouter(prefix="/api/v1/canvass-signups", tags=["canvass"], responses=ERROR_RESPONSES)
 
 
 def call_public(call: CanvassCall, shifts: list[CanvassShift], *, settings: Settings) -> CallPublic:

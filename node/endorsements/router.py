@@ -24,9 +24,9 @@ from node.endorsements.models import (
     VoteOpen,
     VotePublic,
 )
-from node.errors import ErrorResponse
+from node.errors import ERROR_RESPONSES, ErrorResponse
 
-router = APIRouter(prefix="/api/v1/endorsements", tags=["endorsements"])
+router = APIRouter(prefix="/api/v1/endorsements", tags=["endorsements"], responses=ERROR_RESPONSES)
 
 Responses = dict[int | str, dict[str, Any]]
 ERRORS: Responses = {

@@ -37,7 +37,7 @@ from node.canvass import service as canvass
 from node.canvass.models import CallStatus, CanvassCall, CanvassShift, ShiftStatus
 from node.config import Settings
 from node.deps import MaybeUser, SessionDep, SettingsDep
-from node.errors import NotAuthenticated
+from node.errors import ERROR_RESPONSES, NotAuthenticated
 from node.events import ics, repository, sharing
 from node.events.models import Event, EventStatus, EventType, Origin, Visibility
 from node.events.service import visible_levels
@@ -213,7 +213,7 @@ def _shift_entry(call: CanvassCall, shift: CanvassShift, known: dict[str, Origin
 
 # ---- the feed ---------------------------------------------------------------------------------
 
-router = APIRouter(tags=["feeds"])
+router = APIRouter(tags=["feeds"], responses=ERROR_RESPONSES)
 
 
 @router.get(

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Request, Response
 from pydantic import AwareDatetime
 
 from node.deps import MaybeUser, OrganizerUser, SessionDep, SettingsDep
-from node.errors import ErrorResponse
+from node.errors import ERROR_RESPONSES, ErrorResponse
 from node.events import ics, service, sharing
 from node.events.models import (
     EventCreate,
@@ -21,8 +21,8 @@ from node.events.models import (
 from node.events.repository import EventFilters
 from node.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, next_link
 
-router = APIRouter(prefix="/api/v1/events", tags=["events"])
-feeds = APIRouter(tags=["feeds"])
+router = APIRouter(prefix="/api/v1/events", tags=["events"], responses=ERROR_RESPONSES)
+feeds = APIRouter(tags=["feeds"], responses=ERROR_RESPONSES)
 
 Responses = dict[int | str, dict[str, Any]]
 

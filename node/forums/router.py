@@ -6,6 +6,7 @@ from fastapi import APIRouter, Response
 
 from node.config import Settings
 from node.deps import AdminUser, CurrentUser, OrganizerUser, SessionDep, SettingsDep
+from node.errors import ERROR_RESPONSES
 from node.events.models import Location
 from node.forums import service
 from node.forums.models import (
@@ -18,7 +19,7 @@ from node.forums.models import (
 )
 from schemas.forum import ForumActionKind
 
-router = APIRouter(prefix="/api/v1/forums", tags=["forums"])
+router = APIRouter(prefix="/api/v1/forums", tags=["forums"], responses=ERROR_RESPONSES)
 
 
 def forum_public(plan: ForumPlan, *, settings: Settings) -> ForumPublic:

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Request, Response, status
 from starlette.datastructures import UploadFile
 
 from node.deps import CurrentUser, OrganizerUser, SessionDep
-from node.errors import InvalidInput, NodeError
+from node.errors import ERROR_RESPONSES, InvalidInput, NodeError
 from node.members import service
 from node.members.models import (
     ErasureReceipt,
@@ -23,7 +23,7 @@ from node.members.models import (
 from node.members.repository import MemberFilters
 from node.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, next_link
 
-router = APIRouter(tags=["members"])
+router = APIRouter(tags=["members"], responses=ERROR_RESPONSES)
 
 CSV_TYPES = ("text/csv", "application/csv", "text/plain")
 _IMPORT_BODY = {

@@ -10,9 +10,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from node import __version__
 from node.config import Settings
+from node.errors import ERROR_RESPONSES
 from node.migrate import current_revision, head_revision
 
-router = APIRouter(tags=["operations"])
+router = APIRouter(tags=["operations"], responses=ERROR_RESPONSES)
 
 PROTOCOL_VERSION = "1"
 NODE_DOCUMENT_TYPE = "application/json"

@@ -50,6 +50,7 @@ from federation.keys import Keyring
 from federation.storage import utcnow
 from node.config import Settings
 from node.deps import SessionDep, SettingsDep
+from node.errors import ERROR_RESPONSES
 from node.partners import service
 from node.partners.auth import TOKEN_PATH, token_lifetime
 from node.partners.examples import TOKEN_EXAMPLES
@@ -59,7 +60,7 @@ from node.partners.tokens import issue_access_token
 AUTH_METHODS = ("client_secret_basic", "client_secret_post")
 GRANT_TYPE = "client_credentials"
 
-router = APIRouter(tags=["partner API"])
+router = APIRouter(tags=["partner API"], responses=ERROR_RESPONSES)
 
 
 class _Client(ClientMixin):  # type: ignore[misc]  # authlib is untyped

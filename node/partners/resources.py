@@ -19,7 +19,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from pydantic import AwareDatetime
 
 from node.deps import SessionDep, SettingsDep
-from node.errors import InvalidInput, NotFound
+from node.errors import ERROR_RESPONSES, InvalidInput, NotFound
 from node.events.models import Event, EventStatus, EventType
 from node.forums.models import ForumPlan
 from node.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, decode_cursor, next_link, paginate
@@ -30,7 +30,9 @@ from node.partners.auth import PartnerPrincipal, require_scope
 from node.partners.etag import conditional_json
 from node.partners.examples import EXAMPLES
 
-router = APIRouter(prefix=docs.PREFIX, tags=["partner"], responses={**docs.ERRORS})
+router = APIRouter(
+    prefix=docs.PREFIX, tags=["partner"], responses={**ERROR_RESPONSES, **docs.ERRORS}
+)
 
 Events = Annotated[PartnerPrincipal, require_scope("events:read")]
 Forums = Annotated[PartnerPrincipal, require_scope("forums:read")]

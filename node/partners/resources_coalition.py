@@ -15,6 +15,7 @@ from node.canvass.models import CanvassCall
 from node.deps import SessionDep, SettingsDep
 from node.endorsements.bundle import build_bundle
 from node.endorsements.models import Endorsement
+from node.errors import ERROR_RESPONSES
 from node.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, next_link, paginate
 from node.partners import docs, queries
 from node.partners import representations as rep
@@ -34,7 +35,9 @@ from node.partners.resources import (
     page_of,
 )
 
-router = APIRouter(prefix=docs.PREFIX, tags=["partner"], responses={**docs.ERRORS})
+router = APIRouter(
+    prefix=docs.PREFIX, tags=["partner"], responses={**ERROR_RESPONSES, **docs.ERRORS}
+)
 
 # ---- endorsements ---------------------------------------------------------------------------
 

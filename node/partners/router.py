@@ -10,6 +10,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, status
 
 from node.deps import AdminUser, SessionDep
+from node.errors import ERROR_RESPONSES
 from node.partners import docs, service
 from node.partners.auth import CurrentPartner, check_scope
 from node.partners.examples import TOKEN_EXAMPLES
@@ -21,8 +22,10 @@ from node.partners.models import (
     PartnerWhoami,
 )
 
-router = APIRouter(prefix="/api/v1/partners", tags=["partner clients"])
-partner_router = APIRouter(prefix="/api/v1/partner", tags=["partner API"])
+router = APIRouter(prefix="/api/v1/partners", tags=["partner clients"], responses=ERROR_RESPONSES)
+partner_router = APIRouter(
+    prefix="/api/v1/partner", tags=["partner API"], responses=ERROR_RESPONSES
+)
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=PartnerClientCreated)

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Response, status
 
 from node.deps import AdminUser, SessionDep, SettingsDep
+from node.errors import ERROR_RESPONSES
 from node.partners import docs
 from node.partners.auth import PartnerPrincipal, require_scope
 from node.partners.examples import WEBHOOK_EXAMPLES
@@ -122,9 +123,9 @@ _DISABLED = docs.errors(
 router = APIRouter(
     prefix="/api/v1/partner/webhooks",
     tags=["webhooks"],
-    responses={**docs.AUTH_ERRORS, **_FORBIDDEN},
+    responses={**ERROR_RESPONSES, **docs.AUTH_ERRORS, **_FORBIDDEN},
 )
-admin_router = APIRouter(prefix="/api/v1/webhooks", tags=["webhooks"])
+admin_router = APIRouter(prefix="/api/v1/webhooks", tags=["webhooks"], responses=ERROR_RESPONSES)
 
 Manager = Annotated[PartnerPrincipal, require_scope("webhooks:manage")]
 
