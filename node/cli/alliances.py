@@ -10,8 +10,7 @@ from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from federation.errors import FederationError
-from federation.keys import KeyringError, rotate_keyring
+from federation.keys import rotate_keyring
 from federation.policies import ALL_SCOPES
 from federation.rotation import announce_rotation
 from federation.runtime import FederationRuntime
@@ -19,19 +18,12 @@ from node.alliances import service as alliances
 from node.alliances.models import AlliancePublic
 from node.audit.service import CLI, record
 from node.cli import CommandError, Subcommands, data_dir_argument
+from node.cli.errors import NODE_ERRORS
 from node.config import Settings, load_settings
 from node.db import create_session_maker, engine_for, session_scope
-from node.errors import NodeError
 from node.federation_setup import start_federation
-from node.migrate import DatabaseTooNew, DatabaseUnreachable
 
-ERRORS: tuple[type[Exception], ...] = (
-    KeyringError,
-    DatabaseTooNew,
-    DatabaseUnreachable,
-    NodeError,
-    FederationError,
-)
+ERRORS = NODE_ERRORS
 """What these commands raise that a person can fix: printed, exit status 2."""
 
 

@@ -12,25 +12,18 @@ from pathlib import Path
 import sqlalchemy as sa
 from pydantic import ValidationError
 
-from federation.errors import FederationError
-from federation.keys import KeyringError, create_keyring, load_keyring
+from federation.keys import create_keyring, load_keyring
 from node.accounts import service as accounts
 from node.accounts.models import Role, UserCreate
 from node.accounts.passwords import configure_password_hashing
 from node.audit.service import CLI
 from node.cli import CommandError, Subcommands, data_dir_argument
+from node.cli.errors import NODE_ERRORS
 from node.config import CONFIG_FILE, Settings, load_settings, write_config_file
 from node.db import create_engine, create_session_maker, engine_for, session_scope
-from node.errors import NodeError
-from node.migrate import DatabaseTooNew, DatabaseUnreachable, head_revision, prepare_database
+from node.migrate import head_revision, prepare_database
 
-ERRORS: tuple[type[Exception], ...] = (
-    KeyringError,
-    DatabaseTooNew,
-    DatabaseUnreachable,
-    NodeError,
-    FederationError,
-)
+ERRORS = NODE_ERRORS
 """What these commands raise that a person can fix: printed, exit status 2."""
 
 

@@ -6,24 +6,17 @@ import argparse
 import asyncio
 import signal
 
-from federation.errors import FederationError
-from federation.keys import KeyringError, load_keyring
+from federation.keys import load_keyring
 from node.cli import Subcommands, data_dir_argument
+from node.cli.errors import NODE_ERRORS
 from node.config import Settings, load_settings
 from node.db import create_session_maker, engine_for
-from node.errors import NodeError
 from node.federation_setup import start_federation
-from node.migrate import DatabaseTooNew, DatabaseUnreachable, prepare_database
+from node.migrate import prepare_database
 from node.ops.logging import configure_logging
 from node.server import run_server
 
-ERRORS: tuple[type[Exception], ...] = (
-    KeyringError,
-    DatabaseTooNew,
-    DatabaseUnreachable,
-    NodeError,
-    FederationError,
-)
+ERRORS = NODE_ERRORS
 """What these commands raise that a person can fix: printed, exit status 2."""
 
 
