@@ -30,6 +30,15 @@ from sqlalchemy.ext.asyncio import (
 import federation.storage  # noqa: F401 -- applies the naming convention before any table
 from node.config import Settings, SqliteSynchronous
 
+
+class DatabaseTooNew(Exception):
+    """The database was migrated by a newer release than this code (``node.migrate``)."""
+
+
+class DatabaseUnreachable(Exception):
+    """The database server does not answer at the configured URL."""
+
+
 SQLITE_BUSY_TIMEOUT_MS = 15_000
 
 log = logging.getLogger("ipo_node.db")

@@ -15,17 +15,9 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from node.db import create_engine
+from node.db import DatabaseTooNew, DatabaseUnreachable, create_engine
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
-
-
-class DatabaseTooNew(Exception):
-    """The database was migrated by a newer release than this code."""
-
-
-class DatabaseUnreachable(Exception):
-    """The database server does not answer at the configured URL."""
 
 
 def alembic_config(database_url: str) -> Config:

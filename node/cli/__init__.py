@@ -39,7 +39,8 @@ from node.config import ConfigError
 Subcommands = Any  # argparse's sub-parser action (its class is private)
 
 GROUPS: dict[str, tuple[str, ...]] = {
-    "lifecycle": ("init", "migrate", "token"),
+    "lifecycle": ("init", "migrate"),
+    "tokens": ("token",),
     "serving": ("serve", "worker"),
     "alliances": ("ally", "allies", "deliveries", "rotate-key"),
     "backups": ("backup", "restore"),

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from node.backup import BackupError, backup, restore
 from node.cli import Subcommands, data_dir_argument
-from node.migrate import DatabaseTooNew, DatabaseUnreachable
+from node.db import DatabaseTooNew, DatabaseUnreachable
 
 ERRORS: tuple[type[Exception], ...] = (BackupError, DatabaseTooNew, DatabaseUnreachable)
 """What these commands raise that a person can fix: printed, exit status 2."""

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from federation.errors import FederationError
 from federation.keys import KeyringError
+from node.db import DatabaseTooNew, DatabaseUnreachable
 from node.errors import NodeError
-from node.migrate import DatabaseTooNew, DatabaseUnreachable
 
 NODE_ERRORS: tuple[type[Exception], ...] = (
     KeyringError,

@@ -49,12 +49,6 @@ def register(commands: Subcommands) -> None:
     data_dir_argument(migrate)
     migrate.set_defaults(handler=cmd_migrate)
 
-    token = commands.add_parser("token", help="print a new bearer token for a user")
-    data_dir_argument(token)
-    token.add_argument("--email", required=True)
-    token.add_argument("--name", default="cli", help="a label to recognise the token by")
-    token.set_defaults(handler=cmd_token)
-
 
 def cmd_init(args: argparse.Namespace) -> None:
     data_dir: Path = args.data_dir.resolve()
@@ -148,21 +142,3 @@ def cmd_migrate(args: argparse.Namespace) -> None:
     settings = load_settings(args.data_dir)
     prepare_database(settings.database_url)
     print(f"Database is at revision {head_revision()} (head).")
-
-
-def cmd_token(args: argparse.Namespace) -> None:
-    settings = load_settings(args.data_dir)
-    print(asyncio.run(_new_token(settings, email=args.email, name=args.name)))
-
-
-async def _new_token(settings: Settings, *, email: str, name: str) -> str:
-    engine = engine_for(settings)
-    try:
-        async with session_scope(create_session_maker(engine)) as session:
-            user = await accounts.get_user_by_email(session, email=email)
-            if user is None or not user.is_active:
-                raise CommandError(f"no active user with email {email} on this node")
-            _, plain = await accounts.create_api_token(session, user=user, name=name, actor=CLI)
-    finally:
-        await engine.dispose()
-    return plain
