@@ -444,3 +444,21 @@ def ally_through_cli(proposer: RealNode, *others: RealNode) -> dict[str, str]:
             what=f"{proposer.slug} to see {other.slug}'s acceptance",
         )
     return seen
+
+
+def ally_through_api(offering: RealNode, receiving: RealNode) -> None:
+    """``offering``'s admin offers an alliance over HTTP; ``receiving``'s admin accepts it."""
+    offered = offering.api.post("/api/v1/alliances", json={"url": receiving.url})
+    assert offered.status_code == 201, offered.text
+    eventually(
+        lambda: receiving.alliances().get(offering.url, {}).get("state"),
+        lambda state: state == "pending",
+        what=f"{receiving.slug} to see {offering.slug}'s offer",
+    )
+    accepted = receiving.api.post(f"/api/v1/alliances/{offering.url}/accept")
+    assert accepted.status_code == 200, accepted.text
+    eventually(
+        lambda: offering.alliances().get(receiving.url, {}).get("state"),
+        lambda state: state == "active",
+        what=f"{offering.slug} to see {receiving.slug}'s acceptance",
+    )

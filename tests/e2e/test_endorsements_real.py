@@ -33,7 +33,7 @@ from tests.e2e.conftest import NodeMaker
 from tests.e2e.realnode import (
     REPO,
     RealNode,
-    ally_through_cli,
+    ally_through_api,
     child_env,
     eventually,
     init_nodes,
@@ -76,24 +76,6 @@ class Coalition:
         return [self.ward33, *self.signers]
 
 
-def ally_through_api(offering: RealNode, receiving: RealNode) -> None:
-    """``offering``'s admin offers an alliance over HTTP; ``receiving``'s admin accepts it."""
-    offered = offering.api.post("/api/v1/alliances", json={"url": receiving.url})
-    assert offered.status_code == 201, offered.text
-    eventually(
-        lambda: receiving.alliances().get(offering.url, {}).get("state"),
-        lambda state: state == "pending",
-        what=f"{receiving.slug} to see {offering.slug}'s offer",
-    )
-    accepted = receiving.api.post(f"/api/v1/alliances/{offering.url}/accept")
-    assert accepted.status_code == 200, accepted.text
-    eventually(
-        lambda: offering.alliances().get(receiving.url, {}).get("state"),
-        lambda state: state == "active",
-        what=f"{offering.slug} to see {receiving.slug}'s acceptance",
-    )
-
-
 @pytest.fixture(scope="module")
 def coalition(module_nodes: NodeMaker) -> Coalition:
     """Five nodes, each its own ``serve`` process and database, allied in a full mesh."""
@@ -110,8 +92,11 @@ def coalition(module_nodes: NodeMaker) -> Coalition:
     with ThreadPoolExecutor(max_workers=len(everyone)) as pool:
         # Each admin's bearer token (``ipo-node token``), fetched side by side
         list(pool.map(lambda node: node.api, everyone))
-    ally_through_cli(ward33, *signers)
-    # The signers ally with each other too, in three rounds of two disjoint pairs
+    # Alliances through the admins' API (the CLI handshake has its own test, test_real_nodes):
+    # ward33 with each signer, then the signers with each other, in three rounds of two
+    # disjoint pairs
+    for signer in signers:
+        ally_through_api(ward33, signer)
     a, b, c, d = signers
     with ThreadPoolExecutor(max_workers=2) as pool:
         for round_ in (((a, b), (c, d)), ((a, c), (b, d)), ((a, d), (b, c))):
