@@ -234,7 +234,13 @@ class PostgresDatabases:
             with self._lock:
                 self._dumps[source] = dump
         url = self.new()
-        asyncio.run(self._load(url.rpartition("/")[2], dump))
+        try:
+            asyncio.run(self._load(url.rpartition("/")[2], dump))
+        except asyncpg.InsufficientPrivilegeError:  # triggers stay on without a superuser
+            self.release(url)
+            name = self._name()
+            self._create(name, source)
+            return self._url(name)
         return url
 
     async def _dump(self, database: str) -> _Dump:
