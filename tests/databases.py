@@ -90,6 +90,7 @@ class PostgresDatabases:
         self._work: queue.Queue[tuple[str, str] | None] = queue.Queue()
         self._maker: threading.Thread | None = None
         self._template_schema = ""
+        self._reusable = False  # may given-back databases be emptied and worlds loaded by COPY
         self._emptying = ""  # the statements that empty a database made from the template
         self._tables: list[str] = []
         self._sequences: list[str] = []
@@ -102,9 +103,15 @@ class PostgresDatabases:
         base, _, _ = self.server_url.rpartition("/")
         return normalize_database_url(f"{base}/{database}")
 
-    def _admin(self, sql: str) -> None:
+    async def _connect(self, database: str | None = None) -> asyncpg.Connection:
+        """A connection to ``database``, or to the server's own database for admin work."""
+        if database is None:
+            return await asyncpg.connect(self.server_url)
+        return await asyncpg.connect(self._url(database).replace("+asyncpg", "", 1))
+
+    def _admin(self, sql: str, *, database: str | None = None) -> None:
         async def run() -> None:
-            connection = await asyncpg.connect(self.server_url)
+            connection = await self._connect(database)
             try:
                 await connection.execute(sql)
             finally:
@@ -114,7 +121,7 @@ class PostgresDatabases:
 
     def _fetch(self, database: str, sql: str) -> list[asyncpg.Record]:
         async def run() -> list[asyncpg.Record]:
-            connection = await asyncpg.connect(self._url(database).replace("+asyncpg", "", 1))
+            connection = await self._connect(database)
             try:
                 rows: list[asyncpg.Record] = await connection.fetch(sql)
                 return rows
@@ -123,22 +130,14 @@ class PostgresDatabases:
 
         return asyncio.run(run())
 
-    def _execute(self, database: str, sql: str) -> None:
-        async def run() -> None:
-            connection = await asyncpg.connect(self._url(database).replace("+asyncpg", "", 1))
-            try:
-                await connection.execute(sql)
-            finally:
-                await connection.close()
-
-        asyncio.run(run())
-
     def _schema_of(self, database: str) -> str:
         """What tells one schema from another: every column, index, constraint, revision."""
         return str(self._fetch(database, _SCHEMA_FINGERPRINT)[0][0])
 
     def _empty_again(self, name: str) -> bool:
         """Empty a given-back database for reuse; False if its schema is not the template's."""
+        if not self._reusable:
+            return False
         self._admin(
             f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"  # noqa: S608 (our own name)
             " AND pid <> pg_backend_pid()"
@@ -146,10 +145,16 @@ class PostgresDatabases:
         try:
             if self._schema_of(name) != self._template_schema:
                 return False
-            self._execute(name, self._emptying)
-        except asyncpg.PostgresError:  # no alembic_version (an empty() one), or not a superuser
+        except asyncpg.UndefinedTableError:  # no alembic_version: an empty() database
             return False
+        self._admin(self._emptying, database=name)
         return True
+
+    def _clone(self, source: str) -> str:
+        """A whole copy of ``source`` made by the server (``CREATE DATABASE ... TEMPLATE``)."""
+        name = self._name()
+        self._create(name, source)
+        return self._url(name)
 
     def _create(self, name: str, template: str) -> None:
         with self._lock:
@@ -166,9 +171,13 @@ class PostgresDatabases:
         upgrade_to_head(self._url(self.template))
         self._template_schema = self._schema_of(self.template)
         # DELETE, not TRUNCATE: TRUNCATE makes new files for every table and index, as dear as
-        # a new database (about 265 ms of server CPU against 10). Triggers (the audit log's
-        # append-only guard, foreign keys) are off for this session only (needs a superuser;
-        # without one, given-back databases are dropped as before).
+        # a new database (about 265 ms of server CPU against 10). Emptying and loading turn
+        # triggers (the audit log's append-only guard, foreign keys) off for their session,
+        # which needs a superuser; without one, databases are dropped and made whole.
+        (superuser,) = self._fetch(
+            self.template, "SELECT rolsuper FROM pg_roles WHERE rolname = current_user"
+        )[0]
+        self._reusable = bool(superuser)
         tables = self._fetch(
             self.template,
             "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
@@ -223,28 +232,22 @@ class PostgresDatabases:
         database: a few milliseconds of server CPU, where ``CREATE DATABASE ... TEMPLATE``
         costs some 300. A source whose schema is not the template's is copied whole."""
         source = source_url.rpartition("/")[2]
+        if not self._reusable:
+            return self._clone(source)
         with self._lock:
             dump = self._dumps.get(source)
         if dump is None:
             if self._schema_of(source) != self._template_schema:
-                name = self._name()
-                self._create(name, source)
-                return self._url(name)
+                return self._clone(source)
             dump = asyncio.run(self._dump(source))
             with self._lock:
                 self._dumps[source] = dump
         url = self.new()
-        try:
-            asyncio.run(self._load(url.rpartition("/")[2], dump))
-        except asyncpg.InsufficientPrivilegeError:  # triggers stay on without a superuser
-            self.release(url)
-            name = self._name()
-            self._create(name, source)
-            return self._url(name)
+        asyncio.run(self._load(url.rpartition("/")[2], dump))
         return url
 
     async def _dump(self, database: str) -> _Dump:
-        connection = await asyncpg.connect(self._url(database).replace("+asyncpg", "", 1))
+        connection = await self._connect(database)
         try:
             rows: dict[str, bytes] = {}
             for table in self._tables:
@@ -264,7 +267,7 @@ class PostgresDatabases:
         return _Dump(rows, positions)
 
     async def _load(self, database: str, dump: _Dump) -> None:
-        connection = await asyncpg.connect(self._url(database).replace("+asyncpg", "", 1))
+        connection = await self._connect(database)
         try:
             async with connection.transaction():
                 await connection.execute("SET LOCAL session_replication_role = replica")
@@ -282,9 +285,7 @@ class PostgresDatabases:
 
     def empty(self) -> str:
         """A new database with no tables at all (restore and upgrade tests)."""
-        name = self._name()
-        self._create(name, "template0")
-        return self._url(name)
+        return self._clone("template0")
 
     def release(self, url: str) -> None:
         """Empty this database for reuse, or drop it, soon (in the background): the test is
