@@ -22,8 +22,9 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, TypeVar
@@ -32,6 +33,7 @@ import asyncpg
 import httpx
 
 from tests.costs import TEST_COSTS
+from tests.launcher import LaunchedProcess, launcher
 from tests.ports import free_port, free_ports
 
 __all__ = ["free_port", "free_ports"]  # re-exported for the benchmarks
@@ -44,6 +46,8 @@ PASSWORD = "a long test passphrase"
 STARTUP_SECONDS = 120.0
 EVENTUALLY_SECONDS = 90.0
 T = TypeVar("T")
+ChildProcess = subprocess.Popen[bytes] | LaunchedProcess
+_exec_installed_script = False
 
 LIVE: list[RealNode] = []
 """Nodes with processes or clients open now; their logs go into failing tests' reports."""
@@ -70,17 +74,58 @@ def child_env(**extra: str) -> dict[str, str]:
     return env
 
 
+def start_command(
+    args: Sequence[str], *, env: dict[str, str], stdout: IO[bytes], stderr: IO[bytes]
+) -> ChildProcess:
+    """Start ``ipo-node ARGS`` with ``env``: forked from the run's launcher (``tests/launcher.py``)
+    or, inside ``installed_script()``, by exec of the installed console script."""
+    if _exec_installed_script:
+        return subprocess.Popen(
+            ipo_node(*args),
+            stdin=subprocess.DEVNULL,
+            stdout=stdout,
+            stderr=stderr,
+            env=env,
+            cwd=REPO,
+        )
+    return launcher(child_env()).start(args, env=env, cwd=REPO, stdout=stdout, stderr=stderr)
+
+
+@contextlib.contextmanager
+def installed_script() -> Iterator[None]:
+    """Within this block every command is the installed ``ipo-node`` script, exec'd and
+    imported from cold, exactly as a container or a systemd unit runs it."""
+    global _exec_installed_script
+    _exec_installed_script = True
+    try:
+        yield
+    finally:
+        _exec_installed_script = False
+
+
+def run_command(*args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
+    """Run one ``ipo-node`` command to completion and capture what it printed."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        process = start_command(args, env=child_env(), stdout=out, stderr=err)
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=timeout)
+            raise
+        out.seek(0)
+        err.seek(0)
+        return subprocess.CompletedProcess(
+            ["ipo-node", *args],
+            process.wait(),
+            out.read().decode(errors="replace"),
+            err.read().decode(errors="replace"),
+        )
+
+
 def run_cli(*args: str, timeout: float = 180) -> str:
     """Run one ``ipo-node`` command to completion; its stdout, or a failure naming both streams."""
-    done = subprocess.run(
-        ipo_node(*args),
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env=child_env(),
-        cwd=REPO,
-        check=False,
-    )
+    done = run_command(*args, timeout=timeout)
     assert done.returncode == 0, (
         f"`ipo-node {' '.join(args)}` exited {done.returncode}\n"
         f"stdout:\n{done.stdout}\nstderr:\n{done.stderr}"
@@ -110,21 +155,14 @@ def eventually(
 class Process:
     """One long-running child (``serve`` or ``worker``), its output appended to a log file."""
 
-    def __init__(self, label: str, argv: list[str], log_path: Path, env: dict[str, str]) -> None:
+    def __init__(self, label: str, args: list[str], log_path: Path, env: dict[str, str]) -> None:
         self.label = label
         self.log_path = log_path
         self._log: IO[bytes] = log_path.open("ab")
-        self._log.write(f"\n==== {label}: {' '.join(argv)}\n".encode())
+        self._log.write(f"\n==== {label}: ipo-node {' '.join(args)}\n".encode())
         self._log.flush()
         try:
-            self.popen = subprocess.Popen(
-                argv,
-                stdin=subprocess.DEVNULL,
-                stdout=self._log,
-                stderr=subprocess.STDOUT,
-                env=env,
-                cwd=REPO,
-            )
+            self.popen = start_command(args, env=env, stdout=self._log, stderr=self._log)
         except OSError:
             self._log.close()
             raise
@@ -180,8 +218,8 @@ class RealNode:
 
     # ---- the CLI ----------------------------------------------------------------------------
 
-    def init_argv(self) -> list[str]:
-        return ipo_node(
+    def init_args(self) -> list[str]:
+        return [
             "init",
             "--data-dir", str(self.data_dir),
             "--name", self.name,
@@ -191,7 +229,7 @@ class RealNode:
             "--admin-password", PASSWORD,
             "--database-url", self.database_url,
             "--allow-private-peers",
-        )  # fmt: skip
+        ]  # fmt: skip
 
     def initialized(self, out: str) -> None:
         """Read what ``init`` printed: the key fingerprint an ally's admin compares."""
@@ -209,7 +247,7 @@ class RealNode:
             LIVE.append(self)
         self.serve_process = Process(
             f"{self.slug} serve",
-            ipo_node("serve", "--data-dir", str(self.data_dir), "--port", str(self.port)),
+            ["serve", "--data-dir", str(self.data_dir), "--port", str(self.port)],
             self.log_path,
             child_env(**env),
         )
@@ -226,7 +264,7 @@ class RealNode:
         offset = self.log_path.stat().st_size if self.log_path.exists() else 0
         worker = Process(
             f"{self.slug} worker",
-            ipo_node("worker", "--data-dir", str(self.data_dir)),
+            ["worker", "--data-dir", str(self.data_dir)],
             self.log_path,
             child_env(),
         )
@@ -386,28 +424,25 @@ def query(database_url: str, sql: str, *, write: bool = False) -> list[tuple[Any
 
 def init_nodes(nodes: Iterable[RealNode]) -> None:
     """``ipo-node init`` for several nodes at once (each is a separate process)."""
-    started = [
-        (
-            node,
-            subprocess.Popen(
-                node.init_argv(),
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
-                env=child_env(),
-                cwd=REPO,
-            ),
-        )
-        for node in nodes
-    ]
-    for node, process in started:
-        try:
-            out, err = process.communicate(timeout=STARTUP_SECONDS)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            out, err = process.communicate()
-        assert process.returncode == 0, f"init {node.slug} failed:\n{out}\n{err}"
-        node.initialized(out)
+    with contextlib.ExitStack() as files:
+        started = []
+        for node in nodes:
+            out, err = (files.enter_context(tempfile.TemporaryFile()) for _ in range(2))
+            process = start_command(node.init_args(), env=child_env(), stdout=out, stderr=err)
+            started.append((node, process, out, err))
+        for node, process, out, err in started:
+            try:
+                process.wait(timeout=STARTUP_SECONDS)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+            out.seek(0)
+            err.seek(0)
+            printed = out.read().decode(errors="replace")
+            assert process.returncode == 0, (
+                f"init {node.slug} failed:\n{printed}\n{err.read().decode(errors='replace')}"
+            )
+            node.initialized(printed)
 
 
 def serve_nodes(nodes: Iterable[RealNode], **env: str) -> None:

@@ -31,13 +31,11 @@ import pytest
 
 from tests.e2e.conftest import NodeMaker
 from tests.e2e.realnode import (
-    REPO,
     RealNode,
     ally_through_api,
-    child_env,
     eventually,
     init_nodes,
-    ipo_node,
+    run_command,
     serve_nodes,
 )
 
@@ -135,15 +133,7 @@ def wait_for(
 
 def verify(path: Path) -> subprocess.CompletedProcess[str]:
     """``ipo-node verify FILE`` as anyone holding the bundle runs it, offline."""
-    return subprocess.run(
-        ipo_node("verify", str(path)),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=child_env(),
-        cwd=REPO,
-        check=False,
-    )
+    return run_command("verify", str(path), timeout=60)
 
 
 class TestFourAlliesSign:
