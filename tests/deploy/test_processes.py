@@ -8,6 +8,7 @@ and only through it. On ``IPO_TEST_DATABASE=postgresql`` every database is on th
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from tests.e2e.realnode import (
     ally_through_cli,
     eventually,
     init_nodes,
+    installed_script,
     query,
     run_cli,
 )
@@ -46,16 +48,19 @@ class TestContainerCommands:
     ) -> None:
         a = RealNode("33rd Ward Working Families", "ward33", 33, tmp_path, new_database())
         b = RealNode("30th United", "ward30", 30, tmp_path, new_database())
-        try:
+        # The three container commands are the installed script, exec'd and imported from
+        # cold as a container runs them; the admin's own steps (init, ally) use the launcher.
+        with contextlib.closing(a), contextlib.closing(b):
             init_nodes([a, b])
-            # the `migrate` service: one shot, then exits 0
-            assert "(head)" in run_cli("migrate", "--data-dir", str(a.data_dir))
-            # the `node` service (no embedded worker) and the `worker` service
-            a.start_serving(IPO_EMBEDDED_WORKER="false")
-            b.start_serving()
-            a.wait_ready()
-            b.wait_ready()
-            worker = a.start_worker()
+            with installed_script():
+                # the `migrate` service: one shot, then exits 0
+                assert "(head)" in run_cli("migrate", "--data-dir", str(a.data_dir))
+                # the `node` service (no embedded worker) and the `worker` service
+                a.start_serving(IPO_EMBEDDED_WORKER="false")
+                b.start_serving()
+                a.wait_ready()
+                b.wait_ready()
+                worker = a.start_worker()
             ally_through_cli(a, b)
 
             # Given the worker is stopped, an event created through A's API stays queued
@@ -69,15 +74,13 @@ class TestContainerCommands:
             assert "Ward 33 budget town hall" not in titles_from(b, a)
 
             # When the worker runs again, B receives it
-            a.start_worker()
+            with installed_script():
+                a.start_worker()
             eventually(
                 lambda: titles_from(b, a),
                 lambda titles: "Ward 33 budget town hall" in titles,
                 what="B to receive the event through A's worker",
             )
-        finally:
-            a.close()
-            b.close()
 
 
 class TestRefusesADatabaseNewerThanTheCode:
