@@ -132,6 +132,9 @@ class DeliveryWorker:
     async def run_forever(self, stop: asyncio.Event, *, idle_seconds: float = 1.0) -> None:
         """Deliver until ``stop`` is set; sleep ``idle_seconds`` between empty rounds."""
         while not stop.is_set():
+            # Cleared before the round, not after it: a wake-up set while the round runs (a
+            # request committed something it may have missed) then ends the idle wait at once.
+            self.wake.clear()
             try:
                 busy = await self.run_once()
             except Exception:  # one bad round must not stop delivery for good
@@ -140,7 +143,6 @@ class DeliveryWorker:
             busy += await self.run_drains()
             if busy:
                 continue
-            self.wake.clear()
             waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self.wake.wait())]
             await asyncio.wait(waiters, timeout=idle_seconds, return_when=asyncio.FIRST_COMPLETED)
             for waiter in waiters:

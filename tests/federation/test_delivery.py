@@ -287,3 +287,23 @@ class TestExpiryAndGivingUp:
             )).scalars().all()  # fmt: skip
         assert len(given_up) == 3
         assert all(d.last_error.startswith("gave up after 7 days") for d in given_up)  # type: ignore[union-attr]
+
+
+class TestTheLoop:
+    async def test_a_wake_during_a_round_starts_another_at_once(self, nodes):
+        # Given a worker whose idle wait is an hour, so only a wake-up can start a second round
+        node = await nodes.start("ward33", wards=[33])
+        worker, stop, rounds = node.worker, asyncio.Event(), []
+
+        async def a_round_during_which_a_request_commits() -> int:
+            rounds.append(len(rounds) + 1)
+            if len(rounds) == 1:
+                worker.wake.set()  # what a request's commit does, while this round is under way
+            else:
+                stop.set()
+            return 0
+
+        worker.drains.append(a_round_during_which_a_request_commits)
+        # Then the wake is not lost when the round ends: the next round follows at once
+        await asyncio.wait_for(worker.run_forever(stop, idle_seconds=3600), timeout=90)
+        assert rounds == [1, 2]
