@@ -6,12 +6,10 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: demo test check lint types schemas clean
 
-# --no-compile: Python compiles a module when it is first imported; compiling every file of every
-# dependency up front (most are never imported) made the install take twice as long.
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet --no-compile -e '.[dev]'
+	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
 ## demo: start the six-node demo coalition on loopback (SQLite, nothing else to install)
