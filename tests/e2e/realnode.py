@@ -2,9 +2,11 @@
 
 A ``RealNode`` is what a ward group's volunteer has: a data directory made by ``ipo-node
 init``, a ``serve`` process (and, in production, separate ``worker`` processes), an admin's
-bearer token from ``ipo-node token``. Every child's output goes to a log file in the test's
-temporary directory; ``tests/e2e/conftest.py`` attaches the tail of every live node's logs to
-a failing test's report.
+bearer token from ``ipo-node token``. Each command is forked from the run's launcher, which
+imported everything once (``tests/launcher.py``; ``installed_script()`` execs the console
+script instead). Every child's output goes to a log file in the test's temporary directory;
+``tests/e2e/conftest.py`` attaches the tail of every live node's logs to a failing test's
+report.
 
 The only look behind the API is ``inbox_rows`` (and ``release_delivery_leases``): a test
 reads the receiving node's ``inbox_activity`` table to count what arrived and in which order,
