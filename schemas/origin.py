@@ -12,8 +12,9 @@ their origins are equal after normalisation:
 
 Origins are never compared as string prefixes: ``https://ward12.example.evil.test`` is not
 ``https://ward12.example`` (CVE-2023-42451 and its relatives). URLs with user information,
-backslashes, whitespace or control characters have no origin here: their host is read
-differently by different parsers, which is exactly what an impersonation needs.
+backslashes, whitespace or control characters have no origin here, nor hosts that end in a
+number without being a dotted-decimal IPv4 address (``0177.0.0.1``, ``127.1``): their host is
+read differently by different parsers, which is exactly what an impersonation needs.
 """
 
 from __future__ import annotations
@@ -79,7 +80,22 @@ def _normalise_host(host: str) -> str:
     else:
         return f"[{address.compressed}]" if address.version == 6 else address.compressed
     name = host.removesuffix(".")
+    if _ends_in_a_number(name):
+        # Browsers and libraries read 0177.0.0.1, 0x7f.1 or 2130706433 as 127.0.0.1, others
+        # as a name: such a host means different machines to different parsers.
+        raise ValueError(
+            f"{host!r} is not a valid host: write an IPv4 address in dotted decimal, "
+            "such as 127.0.0.1"
+        )
     try:
         return idna.encode(name, uts46=True).decode("ascii")
     except idna.IDNAError as exc:
         raise ValueError(f"{host!r} is not a valid host name: {exc}") from exc
+
+
+def _ends_in_a_number(name: str) -> bool:
+    """WHATWG URL's test for a host that must be read as IPv4: its last label is a number."""
+    last = name.rsplit(".", 1)[-1].lower()
+    if last.startswith("0x"):
+        return all(c in "0123456789abcdef" for c in last[2:])
+    return last.isdigit()

@@ -101,6 +101,10 @@ class TestNodeDocumentUrl:
             "https://ward12.example/?page=1",
             "https://ward12.example/#top",
             "https://ward12.example\\@evil.test",
+            "http://0177.0.0.1:8000",  # octal: 127.0.0.1 to some parsers, a name to others
+            "http://0x7f.0.0.1",
+            "http://127.1",
+            "http://2130706433",
         ],
     )
     async def test_anything_but_a_base_url_is_refused_before_any_request(
