@@ -20,6 +20,7 @@ The tree::
     │   ├── NotAnAlly                 only an alliance offer may come from a stranger
     │   └── OutOfScope                the alliance does not cover this kind of object
     ├── BodyTooLarge (413)
+    ├── UnsupportedMediaType (415)    a body that is not application/json
     ├── SchemaInvalid (422)           valid JSON that the wire schema refuses
     └── TryLater                      refused for now; the sender keeps it and retries
         ├── OfferRateLimited (429)    an offer from this origin was checked moments ago
@@ -54,7 +55,7 @@ class FederationError(Exception):
 
 
 class MalformedRequest(FederationError):
-    """The request cannot be read: not JSON, wrong content type, missing parts."""
+    """The request cannot be read: not UTF-8 JSON, too deeply nested, missing parts."""
 
     status_code = 400
     code = "malformed_request"
@@ -146,6 +147,14 @@ class BodyTooLarge(FederationError):
     status_code = 413
     code = "payload_too_large"
     default_message = "The request body is too large."
+
+
+class UnsupportedMediaType(FederationError):
+    """The body is declared as something other than UTF-8 ``application/json``."""
+
+    status_code = 415
+    code = "unsupported_media_type"
+    default_message = "Send the activity as Content-Type: application/json (UTF-8)."
 
 
 class SchemaInvalid(FederationError):

@@ -3,15 +3,18 @@
 Every check happens before anything is written, cheapest first::
 
     body over 64 KiB                                    -> 413 payload_too_large
+    Content-Type not application/json (UTF-8)           -> 415 unsupported_media_type
     no Signature / Signature-Input                      -> 401 signature_missing
-    body not a JSON object                              -> 400 malformed_request
+    body not one UTF-8 JSON object (no BOM, no repeated member names, no NaN,
+      at most 32 levels deep)                           -> 400 malformed_request
     keyid not "<node id>#<kid>"                         -> 401 signature_invalid
     signer unknown, and not an alliance Offer           -> 403 not_an_ally
     signer unknown, Offer: fetch the claimed origin's node document, once a minute at
       most per origin                                   -> 429 offer_rate_limited / 502
     signature, digest, +-5 min window, replay           -> 401 (see federation.signing)
     key unknown for a known peer: refetch its keys (once a minute at most), verify again
-    not a valid activity                                -> 422 schema_invalid
+    not a valid activity, validated strictly (no value
+      coerced: "2" is not an integer)                   -> 422 schema_invalid
     actor != signer, an authored id off the actor's origin,
       or not addressed to this node                     -> 403 origin_mismatch
     activity id already received                        -> 202 {"status": "duplicate"}
@@ -58,6 +61,7 @@ from federation.errors import (
     SignatureMissing,
     TryLater,
     UnknownKey,
+    UnsupportedMediaType,
 )
 from federation.handlers import object_type_of
 from federation.keys import usable_public_keys
@@ -94,11 +98,12 @@ class Sender:
     summary="Receive a signed activity from a peer",
     responses={
         202: {"description": "Accepted (or a duplicate, which changes nothing)."},
-        400: {"description": "Not a JSON object."},
+        400: {"description": "Not one UTF-8 JSON object, or nested too deeply."},
         401: {"description": "Missing, bad, expired or replayed signature, or wrong digest."},
         403: {"description": "Not an ally, outside the alliance's scopes, or wrong origin."},
         409: {"description": "The alliance is not in a state that allows this."},
         413: {"description": "Body over 64 KiB."},
+        415: {"description": "Content-Type is not application/json (UTF-8)."},
         422: {"description": "Not a valid activity, or not one this node handles."},
         429: {"description": "An offer from this origin was just checked; retry after a minute."},
         502: {"description": "The offering node's document could not be fetched."},
@@ -125,6 +130,7 @@ async def receive(
     """Check and apply one delivered activity; returns ``accepted`` or ``duplicate``."""
     if len(body) > MAX_INBOX_BYTES:
         raise BodyTooLarge()
+    _check_media_type(headers.get("content-type", ""))
     if "signature" not in headers or "signature-input" not in headers:
         raise SignatureMissing()
     raw = _json_object(body)
@@ -133,7 +139,7 @@ async def receive(
     verdict = await _verify(runtime, sender, method=method, url=url, headers=headers, body=body)
     if verdict.keyid.rsplit("#", 1)[0] != sender.node_id:
         raise OriginMismatch("The verified key is not the key named in Signature-Input.")
-    activity = _parse(raw)
+    activity = _parse(body)
     _check_origin(runtime, activity, sender=sender.node_id)
     async with runtime.session_maker() as session, session.begin():
         # Read the peer again inside the transaction: its state may have changed meanwhile.
@@ -156,14 +162,65 @@ async def receive(
     return "accepted"
 
 
+MAX_JSON_DEPTH = 32
+"""Arrays and objects nested deeper than this are refused; an activity needs about six."""
+
+
+def _check_media_type(content_type: str) -> None:
+    media_type, *parameters = (part.strip().lower() for part in content_type.split(";"))
+    charsets = [p.partition("=")[2].strip('"') for p in parameters if p.startswith("charset=")]
+    if media_type != "application/json" or any(c != "utf-8" for c in charsets):
+        raise UnsupportedMediaType()
+
+
 def _json_object(body: bytes) -> dict[str, Any]:
+    """The body as one JSON object, read as RFC 8259 says and no more leniently."""
+    if body.startswith(b"\xef\xbb\xbf"):
+        raise MalformedRequest("The body starts with a byte order mark; send UTF-8 without one.")
     try:
-        raw = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise MalformedRequest("The body is not UTF-8.") from None
+    try:
+        raw = json.loads(text, object_pairs_hook=_no_repeated_names, parse_constant=_no_constant)
+    except RecursionError:
+        raise MalformedRequest(f"The body nests deeper than {MAX_JSON_DEPTH} levels.") from None
+    except ValueError:  # the hooks' own refusals are MalformedRequest, and pass through
         raise MalformedRequest("The body is not JSON.") from None
     if not isinstance(raw, dict):
         raise MalformedRequest("The body must be a JSON object (an activity).")
+    if _depth(raw) > MAX_JSON_DEPTH:
+        raise MalformedRequest(f"The body nests deeper than {MAX_JSON_DEPTH} levels.")
     return raw
+
+
+def _no_repeated_names(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    names = [name for name, _ in pairs]
+    if len(set(names)) != len(names):
+        repeated = next(name for name in names if names.count(name) > 1)
+        raise MalformedRequest(f"The member name {repeated!r} appears twice in one object.")
+    return dict(pairs)
+
+
+def _no_constant(name: str) -> Any:
+    raise MalformedRequest(f"{name} is not a JSON number.")
+
+
+def _depth(value: Any) -> int:
+    """How deeply arrays and objects nest in ``value`` (a scalar is 0), without recursion."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        children = (
+            item.values() if isinstance(item, dict) else item if isinstance(item, list) else None
+        )
+        if children is None:
+            continue
+        deepest = max(deepest, level)
+        if deepest > MAX_JSON_DEPTH:
+            return deepest
+        stack.extend((child, level + 1) for child in children)
+    return deepest
 
 
 def _keyid_owner(signature_input: str) -> str:
@@ -288,9 +345,10 @@ async def _refetch_keys(runtime: FederationRuntime, peer: Peer) -> bool:
     return True
 
 
-def _parse(raw: dict[str, Any]) -> Activity:
+def _parse(body: bytes) -> Activity:
+    """The activity, validated strictly: JSON types as the schema says, nothing coerced."""
     try:
-        return Activity.model_validate(raw)
+        return Activity.model_validate_json(body, strict=True)
     except ValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in error['loc']) or 'activity'}: {error['msg']}"
@@ -477,7 +535,7 @@ async def retry_failed(runtime: FederationRuntime, *, limit: int = 50) -> int:
                 continue
             row.attempts += 1
             try:
-                activity = Activity.model_validate_json(row.body)
+                activity = Activity.model_validate_json(row.body, strict=True)
                 peer = await get_peer(session, node_id=activity.actor)
                 handle = _authorize(runtime, activity, peer, Sender(activity.actor, peer))
                 async with session.begin_nested():

@@ -18,9 +18,9 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, Field
+from pydantic import Field
 
-from schemas.base import NodeId, ObjectId, WireModel
+from schemas.base import NodeId, ObjectId, Text, Timestamp, Version, WireModel
 from schemas.canvass import CanvassCall, CanvassCommitment, CanvassReport, CommitmentStatus
 from schemas.endorsement import EndorsementSignature, JointEndorsement
 from schemas.event import Event
@@ -46,7 +46,7 @@ class AllianceOffer(WireModel):
     """The object type."""
     scopes: list[AllianceScope] = Field(min_length=1, max_length=4)
     """The object kinds the offering node will share."""
-    message: str | None = Field(default=None, max_length=2000)
+    message: Text | None = Field(default=None, max_length=2000)
     """A note for the receiving admin."""
 
 
@@ -65,9 +65,9 @@ class Tombstone(WireModel):
     """The id of the object that was deleted."""
     former_type: SharedObjectType
     """What the object was."""
-    version: int = Field(ge=1)
+    version: Version
     """The object's version at its deletion; nothing at or below it applies afterwards."""
-    deleted: AwareDatetime
+    deleted: Timestamp
     """When the origin deleted it."""
 
 
@@ -80,7 +80,7 @@ class KeyRotation(WireModel):
     """The key that signs from now on."""
     old_kid: str = Field(min_length=1, max_length=200)
     """The key being retired after its grace period."""
-    old_key_expires: AwareDatetime
+    old_key_expires: Timestamp
     """When the grace period ends: receivers stop accepting the old key then."""
 
 
@@ -113,7 +113,7 @@ class Activity(WireModel):
     """The sending node; it must own the key that signed the request."""
     object: EmbeddedObject | ObjectId
     """The object acted on: embedded, or referenced by its URL."""
-    published: AwareDatetime
+    published: Timestamp
     """When the actor issued the activity."""
     to: list[NodeId] = Field(min_length=1, max_length=100)
     """The nodes it is addressed to."""

@@ -2,8 +2,14 @@
 
 Every model that crosses between nodes derives from :class:`WireModel`. Unknown fields are
 rejected, never silently kept, so a peer learns at once that it speaks another version of the
-protocol; models are immutable once parsed. Timestamps are RFC 3339 with an offset
-(``AwareDatetime``): a naive time would silently shift by a server's local offset.
+protocol; models are immutable once parsed. A receiver validates in strict mode
+(``federation.inbox``): no value is coerced, so ``"2"`` is not a version and ``true`` is not a
+count, exactly as a stock JSON Schema validator with ``schemas/json/`` decides.
+
+Timestamps are RFC 3339 with an offset (:data:`Timestamp`): a naive time would silently shift
+by a server's local offset. Integers stay within what every JSON parser and RFC 8785 hold
+exactly (:data:`MAX_WIRE_INTEGER`), so a value can never pass here and break at signing or in
+a database column.
 
 Identifiers are absolute ``http(s)`` URLs written as plain strings (no normalisation on the
 way in, so an id compares equal only to itself). Which node an id belongs to is decided by
@@ -12,10 +18,12 @@ way in, so an id compares equal only to itself). Which node an id belongs to is 
 
 from __future__ import annotations
 
-from typing import Annotated
+import re
+from datetime import date, datetime
+from typing import Annotated, Any
 from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
 
 from schemas.origin import origin_of
 
@@ -76,8 +84,98 @@ NodeId = Annotated[
 ]
 """A node's id: its base URL, for example ``https://33wf.example``. No query, no fragment."""
 
+_C0_C1 = r"\u0000-\u001f\u007f-\u009f"
+_C0_C1_BUT_LINE_BREAKS_AND_TABS = r"\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f"
+
+Line = Annotated[str, Field(pattern=f"^[^{_C0_C1}]*$")]
+"""One line of text: no control characters at all (no tab, newline or escape)."""
+
+NonBlankLine = Annotated[str, Field(pattern=f"^[^{_C0_C1}]*[^\\s{_C0_C1}][^{_C0_C1}]*$")]
+"""One line of text with at least one character that is not a space."""
+
+Text = Annotated[str, Field(pattern=f"^[^{_C0_C1_BUT_LINE_BREAKS_AND_TABS}]*$")]
+"""Free text: newlines, carriage returns and tabs, but no other control character."""
+
+NonBlankText = Annotated[
+    str,
+    Field(
+        pattern=f"^[^{_C0_C1_BUT_LINE_BREAKS_AND_TABS}]*[^\\s{_C0_C1_BUT_LINE_BREAKS_AND_TABS}]"
+        f"[^{_C0_C1_BUT_LINE_BREAKS_AND_TABS}]*$"
+    ),
+]
+"""Free text with at least one character that is not a space."""
+
+MAX_WIRE_INTEGER = 2**53 - 1
+"""The largest integer on the wire: what an IEEE double, and so RFC 8785, holds exactly."""
+
+Version = Annotated[int, Field(ge=1, le=MAX_WIRE_INTEGER)]
+"""An object's version: bumped by its origin on every change, 1 to 2^53 - 1."""
+
+Count = Annotated[int, Field(ge=0, le=MAX_WIRE_INTEGER)]
+"""A number of people, places or answers: 0 to 2^53 - 1."""
+
+TIMESTAMP_PATTERN = (
+    r"^(19|2[0-9])[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"
+    r"T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]{1,6})?"
+    r"(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])$"
+)
+_TIMESTAMP = re.compile(TIMESTAMP_PATTERN)
+
+
+def _timestamp(value: Any) -> Any:
+    """Check a wire timestamp's form and read it; a ``datetime`` given in Python is checked."""
+    if isinstance(value, str):
+        if not _TIMESTAMP.fullmatch(value):
+            raise ValueError(
+                "a timestamp is RFC 3339 with a T and an offset, in the years 1900 to 2999, "
+                "for example 2027-04-01T18:00:00-05:00"
+            )
+        return datetime.fromisoformat(value)  # read here: strict mode takes only a datetime
+    if isinstance(value, datetime) and not 1900 <= value.year <= 2999:
+        raise ValueError("a timestamp is in the years 1900 to 2999")
+    return value
+
+
+Timestamp = Annotated[
+    AwareDatetime,
+    BeforeValidator(_timestamp),
+    Field(json_schema_extra={"pattern": TIMESTAMP_PATTERN}),
+]
+"""A moment: RFC 3339 with ``T`` and an offset (``Z`` or ``-05:00``), at most microseconds.
+
+The years are bounded (1900 to 2999) so that no offset can push a value out of what any
+implementation's date type holds; the pattern says so to validators that ignore ``format``."""
+
+DATE_PATTERN = r"^(19|2[0-9])[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$"
+
+CalendarDate = Annotated[
+    date,
+    Field(
+        ge=date(1900, 1, 1),
+        le=date(2999, 12, 31),
+        json_schema_extra={
+            "pattern": r"^(19|2[0-9])[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$"
+        },
+    ),
+]
+"""A calendar day, ``YYYY-MM-DD``, in the years 1900 to 2999."""
+
 Ward = Annotated[int, Field(ge=1, le=50)]
 """A Chicago ward number, 1 to 50."""
+
+
+def _no_repeats(wards: list[int]) -> list[int]:
+    if len(set(wards)) != len(wards):
+        raise ValueError("each ward is listed once")
+    return wards
+
+
+Wards = Annotated[
+    list[Ward],
+    Field(max_length=50, json_schema_extra={"uniqueItems": True}),
+    AfterValidator(_no_repeats),
+]
+"""Chicago wards, each listed once."""
 
 
 class Coordinates(WireModel):
@@ -92,17 +190,17 @@ class Coordinates(WireModel):
 class Location(WireModel):
     """Where something happens, in OSDI / Mobilize field names."""
 
-    venue: str | None = Field(default=None, max_length=200)
+    venue: Line | None = Field(default=None, max_length=200)
     """The place's name, for example "Hairpin Arts Center"."""
-    address_lines: list[Annotated[str, Field(max_length=200)]] = Field(
+    address_lines: list[Annotated[Line, Field(max_length=200)]] = Field(
         default_factory=list, max_length=5
     )
     """Street address lines, in order."""
-    locality: str | None = Field(default=None, max_length=100)
+    locality: Line | None = Field(default=None, max_length=100)
     """City, for example "Chicago"."""
-    region: str | None = Field(default=None, max_length=100)
+    region: Line | None = Field(default=None, max_length=100)
     """State or province, for example "IL"."""
-    postal_code: str | None = Field(default=None, max_length=20)
+    postal_code: Line | None = Field(default=None, max_length=20)
     """ZIP code."""
     location: Coordinates | None = None
     """The point on the map, when known."""

@@ -21,16 +21,29 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Literal, Self
 
-from pydantic import AwareDatetime, Field, model_validator
+from pydantic import Field, model_validator
 
-from schemas.base import Location, NodeId, ObjectId, Ward, WireModel
+from schemas.base import (
+    MAX_WIRE_INTEGER,
+    Count,
+    Line,
+    Location,
+    NodeId,
+    NonBlankLine,
+    ObjectId,
+    Text,
+    Timestamp,
+    Version,
+    Wards,
+    WireModel,
+)
 from schemas.origin import same_origin
 
 SUPPRESSION_THRESHOLD = 5
 """Aggregate counts below this, per precinct, never leave the host node."""
 
-ShortText = Annotated[str, Field(min_length=1, max_length=200)]
-Language = Annotated[str, Field(min_length=1, max_length=64)]
+ShortText = Annotated[NonBlankLine, Field(min_length=1, max_length=200)]
+Language = Annotated[NonBlankLine, Field(min_length=1, max_length=64)]
 
 
 class CampaignKind(StrEnum):
@@ -54,7 +67,7 @@ class DayContact(WireModel):
 
     name: ShortText
     """The coordinator's name as the host chose to publish it."""
-    phone: str | None = Field(default=None, max_length=32)
+    phone: Line | None = Field(default=None, max_length=32)
     """A phone number for the day, if the host publishes one."""
 
 
@@ -70,17 +83,17 @@ class Shift(WireModel):
 
     id: ObjectId
     """The shift's URL under the call's origin."""
-    start_date: AwareDatetime
+    start_date: Timestamp
     """When volunteers meet at the staging location."""
-    end_date: AwareDatetime
+    end_date: Timestamp
     """When the shift ends."""
     capacity: int = Field(ge=0, le=10_000)
     """How many volunteers the host can use."""
-    committed: int = Field(ge=0)
+    committed: Count
     """Volunteers holding a place."""
-    waitlisted: int = Field(ge=0)
+    waitlisted: Count
     """Volunteers waiting for a place."""
-    remaining: int = Field(ge=0)
+    remaining: Count
     """Places still free: ``capacity - committed``, never negative."""
     status: ShiftStatus = ShiftStatus.OPEN
     """A cancelled shift takes no commitments."""
@@ -108,15 +121,15 @@ class CanvassCall(WireModel):
     """The call's URL on its origin node."""
     attributed_to: NodeId
     """The host node: the call's only writer."""
-    version: int = Field(ge=1)
+    version: Version
     """Bumped by the host on every change, counts included."""
     title: ShortText
     """What the call is, in a line."""
     campaign: Campaign
     """The candidate or referendum."""
-    wards: list[Ward] = Field(default_factory=list, max_length=50)
+    wards: Wards = Field(default_factory=list)
     """The wards to be canvassed."""
-    turf_description: str = Field(default="", max_length=2000)
+    turf_description: Text = Field(default="", max_length=2000)
     """Which streets or precincts, in words (never a walk list)."""
     staging_location: Location
     """Where volunteers meet."""
@@ -124,17 +137,17 @@ class CanvassCall(WireModel):
     """The shifts, in order of start."""
     languages_needed: list[Language] = Field(default_factory=list, max_length=20)
     """Languages the turf needs spoken."""
-    materials: str = Field(default="", max_length=2000)
+    materials: Text = Field(default="", max_length=2000)
     """What volunteers bring or are given."""
     contact: DayContact | None = None
     """Who to reach on the day."""
     status: CallStatus = CallStatus.ACTIVE
     """A cancelled call takes no commitments."""
-    expires_at: AwareDatetime
+    expires_at: Timestamp
     """The start of the last shift: after it, the call is history."""
-    created_date: AwareDatetime
+    created_date: Timestamp
     """When the host posted it."""
-    modified_date: AwareDatetime
+    modified_date: Timestamp
     """When the host last changed it (counts included)."""
 
     @model_validator(mode="after")
@@ -152,9 +165,9 @@ class CanvassCall(WireModel):
 class VolunteerContact(WireModel):
     """A volunteer's contact, present only when she ticked "share my contact with the host"."""
 
-    email: str | None = Field(default=None, max_length=320)
+    email: Line | None = Field(default=None, max_length=320)
     """Her email."""
-    phone: str | None = Field(default=None, max_length=32)
+    phone: Line | None = Field(default=None, max_length=32)
     """Her phone."""
 
 
@@ -175,7 +188,7 @@ class CanvassCommitment(WireModel):
     """The shift committed to."""
     handle: str = Field(min_length=4, max_length=64, pattern=r"^[a-z0-9-]+$")
     """A pseudonym, stable for this sign-up, meaningless elsewhere."""
-    given_name: str | None = Field(default=None, max_length=120)
+    given_name: Line | None = Field(default=None, max_length=120)
     """Her first name, only if she allowed it."""
     contact: VolunteerContact | None = None
     """Her contact, only with her consent."""
@@ -206,22 +219,22 @@ class CommitmentStatus(WireModel):
     """Its shift."""
     state: CommitmentState
     """Where it stands now."""
-    waitlist_position: int | None = Field(default=None, ge=1)
+    waitlist_position: int | None = Field(default=None, ge=1, le=MAX_WIRE_INTEGER)
     """Her place in the queue, when waitlisted."""
-    reason: str | None = Field(default=None, max_length=500)
+    reason: Text | None = Field(default=None, max_length=500)
     """Why, for a refusal or a cancellation."""
 
 
 class PrecinctCounts(WireModel):
     """One precinct's aggregates; ``null`` means "under 5, suppressed by the host"."""
 
-    precinct: str = Field(min_length=1, max_length=20)
+    precinct: Line = Field(min_length=1, max_length=20)
     """The precinct, as the host names it."""
-    doors_knocked: int | None = Field(default=None, ge=SUPPRESSION_THRESHOLD)
+    doors_knocked: int | None = Field(default=None, ge=SUPPRESSION_THRESHOLD, le=MAX_WIRE_INTEGER)
     """Doors knocked."""
-    conversations: int | None = Field(default=None, ge=SUPPRESSION_THRESHOLD)
+    conversations: int | None = Field(default=None, ge=SUPPRESSION_THRESHOLD, le=MAX_WIRE_INTEGER)
     """Conversations held."""
-    signups: int | None = Field(default=None, ge=SUPPRESSION_THRESHOLD)
+    signups: int | None = Field(default=None, ge=SUPPRESSION_THRESHOLD, le=MAX_WIRE_INTEGER)
     """Sign-ups collected."""
 
 
@@ -238,7 +251,7 @@ class CanvassReport(WireModel):
     """The shift reported on."""
     precincts: list[PrecinctCounts] = Field(min_length=1, max_length=200)
     """Per precinct counts."""
-    published: AwareDatetime
+    published: Timestamp
     """When the host posted it."""
 
     @model_validator(mode="after")

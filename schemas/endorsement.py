@@ -29,13 +29,23 @@ canonical JSON of :func:`signed_document`: the content fields, the endorsement `
 from __future__ import annotations
 
 import hashlib
-from datetime import date
 from typing import Any, Literal, Self
 
 import rfc8785
-from pydantic import AwareDatetime, Field, model_validator
+from pydantic import Field, model_validator
 
-from schemas.base import AbsoluteUrl, NodeId, ObjectId, WireModel
+from schemas.base import (
+    AbsoluteUrl,
+    CalendarDate,
+    Count,
+    NodeId,
+    NonBlankLine,
+    NonBlankText,
+    ObjectId,
+    Timestamp,
+    Version,
+    WireModel,
+)
 from schemas.origin import same_origin
 
 Office = Literal[
@@ -77,9 +87,9 @@ class Race(WireModel):
 
     office: Office
     """The office, or ``referendum``."""
-    district: str = Field(min_length=1, max_length=100, pattern=r"\S")
+    district: NonBlankLine = Field(min_length=1, max_length=100)
     """Where: ``ward 33``, ``citywide``, ``19th state house district``."""
-    election_date: date
+    election_date: CalendarDate
     """Election day (a calendar date in Chicago)."""
     election_type: ElectionType
     """Primary, general, runoff or special."""
@@ -88,7 +98,7 @@ class Race(WireModel):
 class Candidate(WireModel):
     """Who is endorsed."""
 
-    name: str = Field(min_length=1, max_length=200, pattern=r"\S")
+    name: NonBlankLine = Field(min_length=1, max_length=200)
     """The candidate's name as on the ballot."""
     campaign_url: AbsoluteUrl | None = None
     """The campaign's web site."""
@@ -97,7 +107,7 @@ class Candidate(WireModel):
 class ReferendumPosition(WireModel):
     """The stance on a ballot question."""
 
-    measure: str = Field(min_length=1, max_length=500, pattern=r"\S")
+    measure: NonBlankLine = Field(min_length=1, max_length=500)
     """The question, as on the ballot or as commonly named."""
     stance: Literal["yes", "no"]
     """How to vote."""
@@ -125,13 +135,13 @@ class DecisionRule(WireModel):
 class VoteSummary(WireModel):
     """How a signer's members voted, signed with the signature (no ballot leaves its node)."""
 
-    eligible: int = Field(ge=0)
+    eligible: Count
     """Members eligible to vote."""
-    cast: int = Field(ge=0)
+    cast: Count
     """Ballots cast, abstentions included."""
-    yes: int = Field(ge=0)
+    yes: Count
     """Yes votes."""
-    no: int = Field(ge=0)
+    no: Count
     """No votes."""
 
     @model_validator(mode="after")
@@ -154,7 +164,7 @@ class EndorsementSignature(WireModel):
     """The answer's URL on the signer's node."""
     endorsement: ObjectId
     """The endorsement answered."""
-    content_version: int = Field(ge=1)
+    content_version: Version
     """The content version signed."""
     signer: NodeId
     """The signing node."""
@@ -190,9 +200,9 @@ class JointEndorsement(WireModel):
     """The endorsement's URL on the proposer's node."""
     attributed_to: NodeId
     """The proposer: the only writer."""
-    version: int = Field(ge=1)
+    version: Version
     """Bumped on every change; receivers keep the highest."""
-    content_version: int = Field(ge=1)
+    content_version: Version
     """Bumped on every content change; what signatures sign."""
     race: Race
     """The contest."""
@@ -200,7 +210,7 @@ class JointEndorsement(WireModel):
     """Who is endorsed (absent for a referendum)."""
     position: ReferendumPosition | None = None
     """The stance on a referendum (absent for a candidate)."""
-    statement: str = Field(min_length=1, max_length=10_000, pattern=r"\S")
+    statement: NonBlankText = Field(min_length=1, max_length=10_000)
     """The public text of the endorsement."""
     tier: Tier
     """``endorse`` or ``recommend``."""
@@ -208,7 +218,7 @@ class JointEndorsement(WireModel):
     """Node ids invited to co-sign (the proposer may be one)."""
     rule: DecisionRule
     """When it is ratified."""
-    deadline: AwareDatetime | None = None
+    deadline: Timestamp | None = None
     """Signatures are collected until then; it expires if not ratified by then."""
     status: EndorsementStatus
     """As the proposer states it; receivers check ``ratified`` against the signatures."""

@@ -14,9 +14,22 @@ from enum import StrEnum
 from typing import Annotated, Literal, Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AfterValidator, AwareDatetime, Field, model_validator
+from pydantic import AfterValidator, Field, model_validator
 
-from schemas.base import AbsoluteUrl, Location, NodeId, ObjectId, Ward, WireModel
+from schemas.base import (
+    AbsoluteUrl,
+    Count,
+    Line,
+    Location,
+    NodeId,
+    NonBlankLine,
+    ObjectId,
+    Text,
+    Timestamp,
+    Version,
+    Wards,
+    WireModel,
+)
 from schemas.origin import same_origin
 
 DEFAULT_TIMEZONE = "America/Chicago"
@@ -79,15 +92,15 @@ class Event(WireModel):
     """The event's URL on its origin node."""
     attributed_to: NodeId
     """The origin node: the event's only writer."""
-    version: int = Field(ge=1)
+    version: Version
     """Bumped by the origin on every change; receivers keep the highest they have seen."""
-    title: str = Field(min_length=1, max_length=200, pattern=r"\S")
+    title: NonBlankLine = Field(min_length=1, max_length=200)
     """The event's name."""
-    description: str = Field(default="", max_length=10_000)
+    description: Text = Field(default="", max_length=10_000)
     """What happens, in plain text."""
-    start_date: AwareDatetime
+    start_date: Timestamp
     """When it starts."""
-    end_date: AwareDatetime
+    end_date: Timestamp
     """When it ends; not before ``start_date``."""
     timezone: TimeZoneName = DEFAULT_TIMEZONE
     """The IANA zone the event is held in, for display."""
@@ -101,17 +114,17 @@ class Event(WireModel):
     """Whether it is going ahead."""
     visibility: WireVisibility
     """Who may see it."""
-    capacity: int | None = Field(default=None, ge=0)
+    capacity: Count | None = None
     """How many people can attend; absent when there is no limit."""
-    wards: list[Ward] = Field(default_factory=list)
+    wards: Wards = Field(default_factory=list)
     """The wards the event concerns."""
-    precincts: list[Annotated[str, Field(min_length=1, max_length=20)]] = Field(
+    precincts: list[Annotated[Line, Field(min_length=1, max_length=20)]] = Field(
         default_factory=list
     )
     """The precincts the event concerns, as the origin names them."""
-    created_date: AwareDatetime
+    created_date: Timestamp
     """When the origin created the event."""
-    modified_date: AwareDatetime
+    modified_date: Timestamp
     """When the origin last changed it."""
 
     @model_validator(mode="after")

@@ -19,15 +19,27 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Literal, Self
 
-from pydantic import AwareDatetime, Field, model_validator
+from pydantic import Field, model_validator
 
-from schemas.base import AbsoluteUrl, Location, NodeId, ObjectId, WireModel
+from schemas.base import (
+    AbsoluteUrl,
+    Count,
+    Location,
+    NodeId,
+    NonBlankLine,
+    NonBlankText,
+    ObjectId,
+    Text,
+    Timestamp,
+    Version,
+    WireModel,
+)
 from schemas.event import EventStatus, TimeZoneName, WireVisibility
 from schemas.origin import same_origin
 
 ItemId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
 """The id of an item inside a plan (a task, a question ...), unique within the plan."""
-Text200 = Annotated[str, Field(min_length=1, max_length=200)]
+Text200 = Annotated[NonBlankLine, Field(min_length=1, max_length=200)]
 
 
 class CoHostStatus(StrEnum):
@@ -50,7 +62,7 @@ class CoHost(WireModel):
 class Role(WireModel):
     """A job at the forum (moderator, timekeeper, interpreter, av, childcare, greeters ...)."""
 
-    name: Annotated[str, Field(min_length=1, max_length=64)]
+    name: Annotated[NonBlankLine, Field(min_length=1, max_length=64)]
     """The role's name."""
     assigned_to: NodeId | None = None
     """The group that fills it, if any yet."""
@@ -76,7 +88,7 @@ class CandidateInvitation(WireModel):
     """The race, for example "Alderperson, 33rd Ward"."""
     status: InvitationStatus
     """Their answer so far."""
-    changed_at: AwareDatetime
+    changed_at: Timestamp
     """When the status last changed."""
 
 
@@ -87,7 +99,7 @@ class AgendaItem(WireModel):
     """The item's id within the plan."""
     title: Text200
     """What happens."""
-    position: int = Field(ge=0)
+    position: Count
     """Its place in the agenda, from 0."""
     duration_minutes: int = Field(ge=1, le=600)
     """How long it takes."""
@@ -106,7 +118,7 @@ class QuestionSubmission(WireModel):
 
     id: ItemId
     """The question's id within the plan."""
-    text: Annotated[str, Field(min_length=1, max_length=1000)]
+    text: Annotated[NonBlankText, Field(min_length=1, max_length=1000)]
     """The question."""
     submitted_by: NodeId
     """The group that submitted it."""
@@ -123,7 +135,7 @@ class Task(WireModel):
     """What needs doing."""
     owner: NodeId
     """The group that does it; only it may mark it done."""
-    due_date: AwareDatetime | None = None
+    due_date: Timestamp | None = None
     """When it must be done."""
     done: bool = False
     """Whether it is done."""
@@ -141,31 +153,31 @@ class ForumPlan(WireModel):
     """The plan's URL on the organizer's node."""
     attributed_to: NodeId
     """The organizer's node, the plan's only writer."""
-    version: int = Field(ge=1)
+    version: Version
     """Bumped by the origin on every change."""
     title: Text200
     """The forum's name."""
-    description: str = Field(default="", max_length=10_000)
+    description: Text = Field(default="", max_length=10_000)
     """What it is about."""
-    start_date: AwareDatetime
+    start_date: Timestamp
     """When it starts."""
-    end_date: AwareDatetime
+    end_date: Timestamp
     """When it ends."""
     timezone: TimeZoneName = "America/Chicago"
     """The IANA zone it is held in."""
     location: Location | None = None
     """The venue, if in person."""
-    accessibility_notes: str = Field(default="", max_length=2000)
+    accessibility_notes: Text = Field(default="", max_length=2000)
     """Step-free access, seating, captioning ..."""
     online_url: AbsoluteUrl | None = None
     """Where to join online, if online."""
-    languages: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(
+    languages: list[Annotated[NonBlankLine, Field(min_length=1, max_length=64)]] = Field(
         default_factory=list, max_length=20
     )
     """Languages spoken at the forum."""
-    interpretation: str = Field(default="", max_length=1000)
+    interpretation: Text = Field(default="", max_length=1000)
     """Interpretation arrangements."""
-    capacity: int | None = Field(default=None, ge=0)
+    capacity: Count | None = None
     """Expected attendance."""
     visibility: WireVisibility
     """Who may see the forum."""
@@ -185,9 +197,9 @@ class ForumPlan(WireModel):
     """Questions the co-hosts submitted."""
     tasks: list[Task] = Field(default_factory=list, max_length=200)
     """Work to be done, by owner."""
-    created_date: AwareDatetime
+    created_date: Timestamp
     """When the organizer created the plan."""
-    modified_date: AwareDatetime
+    modified_date: Timestamp
     """When the origin last changed it."""
 
     @model_validator(mode="after")
@@ -220,11 +232,11 @@ class ForumAction(WireModel):
     """The plan acted on."""
     action: ForumActionKind
     """What the co-host does."""
-    text: str | None = Field(default=None, min_length=1, max_length=1000)
+    text: NonBlankText | None = Field(default=None, min_length=1, max_length=1000)
     """The question, for ``submit_question``."""
     task: ItemId | None = None
     """The task, for ``complete_task``."""
-    role: Annotated[str, Field(min_length=1, max_length=64)] | None = None
+    role: Annotated[NonBlankLine, Field(min_length=1, max_length=64)] | None = None
     """The role, for ``take_role``."""
 
     @model_validator(mode="after")

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Literal, Self
 
-from pydantic import AwareDatetime, Field, model_validator
+from pydantic import Field, model_validator
 
-from schemas.base import NodeId, ObjectId, Ward, WireModel
+from schemas.base import NodeId, NonBlankLine, ObjectId, Timestamp, Wards, WireModel
 from schemas.origin import same_origin
 
 NodeKind = Literal["ipo", "union", "coalition"]
@@ -35,9 +35,9 @@ class PublicJwk(WireModel):
     """JOSE algorithm: always ``EdDSA``."""
     use: Literal["sig"]
     """Key use: always ``sig``."""
-    created: AwareDatetime
+    created: Timestamp
     """When the key was generated."""
-    expires: AwareDatetime | None = None
+    expires: Timestamp | None = None
     """When peers must stop accepting the key (set once it has been rotated out)."""
 
     @model_validator(mode="after")
@@ -64,9 +64,9 @@ class Jwks(WireModel):
 class Software(WireModel):
     """The software a node runs, for debugging across versions."""
 
-    name: str = Field(min_length=1, max_length=100)
+    name: NonBlankLine = Field(min_length=1, max_length=100)
     """The software's name, for example ``ipo-node``."""
-    version: str = Field(min_length=1, max_length=50)
+    version: NonBlankLine = Field(min_length=1, max_length=50)
     """Its version string."""
 
 
@@ -75,11 +75,11 @@ class NodeDocument(WireModel):
 
     id: NodeId
     """The node's base URL, which is also its identity."""
-    name: str = Field(min_length=1, max_length=200)
+    name: NonBlankLine = Field(min_length=1, max_length=200)
     """The organisation's name, for example "33rd Ward Working Families"."""
     kind: NodeKind
     """What kind of organisation runs the node."""
-    wards: list[Ward] = Field(default_factory=list)
+    wards: Wards = Field(default_factory=list)
     """The wards the organisation works in; empty for a citywide partner."""
     inbox: ObjectId
     """Where to POST activities; under the node's origin."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -152,10 +153,15 @@ def _signature(endorsement: JointEndorsement) -> EndorsementSignature:
 SIGNATURE = _signature(BASE)
 JWKS = {"keys": [KEY.public_jwk()]}
 
+WIRE_TEXT = st.characters(blacklist_categories=("Cc", "Cs"))
+"""Any character the wire's text fields take (FEDERATION.md 4.3: no control characters)."""
+
 changes = st.one_of(
-    st.text(min_size=1, max_size=50).filter(str.strip).map(lambda t: {"statement": "x" + t}),
+    st.text(WIRE_TEXT, min_size=1, max_size=50).filter(str.strip).map(
+        lambda t: {"statement": "x" + t}
+    ),
     st.sampled_from([{"tier": "recommend"}]),
-    st.text(min_size=1, max_size=30).filter(str.strip).map(
+    st.text(WIRE_TEXT, min_size=1, max_size=30).filter(str.strip).map(
         lambda t: {"candidate": {"name": "N" + t}}
     ),
     st.sampled_from(["mayor", "committeeperson", "state_representative"]).map(
@@ -164,7 +170,7 @@ changes = st.one_of(
     st.integers(min_value=1, max_value=50).map(
         lambda n: {"race": {**BASE.race.model_dump(mode="json"), "district": f"ward {n}x"}}
     ),
-    st.dates().map(
+    st.dates(min_value=date(1900, 1, 1), max_value=date(2999, 12, 31)).map(
         lambda d: {"race": {**BASE.race.model_dump(mode="json"), "election_date": d.isoformat()}}
     ).filter(lambda c: c["race"]["election_date"] != "2031-02-25"),
     st.sampled_from([{"rule": {"kind": "at_least", "threshold": 1}},

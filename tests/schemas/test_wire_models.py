@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any, get_args
 
@@ -11,7 +12,7 @@ from pydantic import TypeAdapter, ValidationError
 from federation.keys import generate_key
 from schemas.activity import Activity, AllianceOffer, EmbeddedObject, Tombstone, authored_ids
 from schemas.base import NodeId, ObjectId
-from schemas.endorsement import JointEndorsement
+from schemas.endorsement import JointEndorsement, Race
 from schemas.event import Event
 from schemas.export import JSON_DIR, TOP_LEVEL_MODELS, render_all
 from schemas.node_document import NodeDocument, PublicJwk
@@ -128,8 +129,11 @@ class TestEvent:
         )
 
     def test_naive_timestamps_are_rejected(self) -> None:
-        with pytest.raises(ValidationError, match=r"start_date\n.*timezone_aware"):
+        with pytest.raises(ValidationError, match=r"start_date\n.*with a T and an offset"):
             Event.model_validate(event_data(start_date="2026-03-07T10:00:00"))
+        naive = datetime(2026, 3, 7, 10)  # a naive datetime given in Python, not as text
+        with pytest.raises(ValidationError, match=r"start_date\n.*timezone_aware"):
+            Event.model_validate(event_data(start_date=naive))
 
     def test_an_id_outside_the_attributed_origin_is_rejected(self) -> None:
         with pytest.raises(ValidationError, match="id must be under the origin"):
@@ -302,6 +306,8 @@ class TestIdentifiers:
             "https://ward33.example/?page=2",
             "https://ward33.example:99999",
             "HTTPS://ward33.example",
+            "http://0177.0.0.1:8001",
+            "http://10.0.0.0x1",
         ],
     )
     def test_anything_else_is_not_a_node_id(self, value: str) -> None:
@@ -335,3 +341,24 @@ class TestExportedSchemas:
         schema = TypeAdapter(dict[str, Any]).validate_json(render_all()["event.json"])
         assert schema["additionalProperties"] is False
         assert schema["properties"]["visibility"]["enum"] == ["public", "coalition"]
+
+
+class TestBounds:
+    """Dates and integers stay where every implementation can hold them (FEDERATION.md 4.3)."""
+
+    @pytest.mark.parametrize("day", ["0001-01-01", "9999-12-31", "1899-12-31", "3000-01-01"])
+    def test_an_election_day_outside_1900_to_2999_is_refused(self, day: str) -> None:
+        race = {"office": "mayor", "district": "citywide", "election_type": "general"}
+        with pytest.raises(ValidationError, match="election_date"):
+            Race.model_validate_json(json.dumps({**race, "election_date": day}), strict=True)
+        assert (
+            Race.model_validate_json(
+                json.dumps({**race, "election_date": "2027-02-28"}), strict=True
+            ).election_date.year
+            == 2027
+        )
+
+    @pytest.mark.parametrize("moment", ["1899-12-31T23:59:59Z", "3000-01-01T00:00:00Z"])
+    def test_a_timestamp_outside_1900_to_2999_is_refused(self, moment: str) -> None:
+        with pytest.raises(ValidationError, match="start_date"):
+            Event.model_validate(event_data(start_date=moment))
