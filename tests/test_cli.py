@@ -13,8 +13,11 @@ from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy.ext.asyncio import create_async_engine
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from federation.keys import load_keyring
+from federation.models import AllianceState, Peer
 from node.cli import main
 from node.config import load_settings
 from node.main import create_app
@@ -211,3 +214,51 @@ class TestRotateKey:
         assert main(["rotate-key", "--data-dir", str(data_dir), "--grace-days", "0"]) == 2
         assert "at least 1" in capsys.readouterr().err
         assert len(load_keyring(data_dir / "keys").keys) == 1
+
+
+class TestAlly:
+    @pytest.mark.parametrize("url", ["http://0177.0.0.1:8001", "http://127.1:8001"])
+    def test_a_host_that_parsers_read_differently_is_refused_in_a_sentence(
+        self, tmp_path: Path, database_url: str, capsys: pytest.CaptureFixture[str], url: str
+    ) -> None:
+        data_dir = tmp_path / "ward30"
+        init(data_dir, database_url)
+        capsys.readouterr()
+        assert main(["ally", "--data-dir", str(data_dir), url]) == 2
+        err = capsys.readouterr().err
+        assert "write an IPv4 address in dotted decimal" in err, err
+        assert "Traceback" not in err
+
+    def test_allies_shows_what_a_peer_sent_without_its_control_characters(
+        self, tmp_path: Path, database_url: str, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        # A name stored before the wire refused control characters, and a peer's error text
+        data_dir = tmp_path / "ward30"
+        init(data_dir, database_url)
+        forged = "33rd Ward\x1b[2K\r     key: FAKE-FINGERPRINT\n"
+        asyncio.run(store_peer(database_url, name=forged, last_error="boom\x1b[31m"))
+        capsys.readouterr()
+        assert main(["allies", "--data-dir", str(data_dir)]) == 0
+        out = capsys.readouterr().out
+        assert "\x1b" not in out
+        assert "\r" not in out
+        assert len(out.strip("\n").splitlines()) == 3, out  # one peer, its three lines
+        assert "33rd Ward\\x1b[2K\\r     key: FAKE-FINGERPRINT\\n" in out
+
+
+async def store_peer(database_url: str, *, name: str, last_error: str) -> None:
+    engine = create_async_engine(database_url)
+    try:
+        async with AsyncSession(engine) as session, session.begin():
+            session.add(
+                Peer(
+                    node_id="http://127.0.0.1:8033",
+                    name=name,
+                    kind="ipo",
+                    inbox_url="http://127.0.0.1:8033/federation/inbox",
+                    state=AllianceState.pending,
+                    last_error=last_error,
+                )
+            )
+    finally:
+        await engine.dispose()

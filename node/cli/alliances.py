@@ -116,13 +116,21 @@ def cmd_allies(args: argparse.Namespace) -> None:
     )
 
 
+def shown(text: str) -> str:
+    """``text`` safe for a terminal: a control character is written as its escape, so what a
+    peer sent (its name, its error message) cannot move the cursor or fake a line."""
+    return "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in text)
+
+
 def _alliance_line(alliance: AlliancePublic) -> str:
     fingerprint = ", ".join(alliance.key_fingerprints) or "no key"
+    last_error = alliance.delivery.last_error
     return (
-        f"{alliance.id:>3}  {alliance.state.value:<9}  {alliance.name}  <{alliance.node_id}>\n"
-        f"     scopes: {', '.join(alliance.scopes)}   key: {fingerprint}\n"
+        f"{alliance.id:>3}  {alliance.state.value:<9}  {shown(alliance.name)}  "
+        f"<{shown(alliance.node_id)}>\n"
+        f"     scopes: {', '.join(alliance.scopes)}   key: {shown(fingerprint)}\n"
         f"     queued: {alliance.delivery.queued}   failed: {alliance.delivery.failed}"
-        + (f"   last error: {alliance.delivery.last_error}" if alliance.delivery.last_error else "")
+        + (f"   last error: {shown(last_error)}" if last_error else "")
         + ("   PAUSED" if alliance.delivery.paused else "")
     )
 
@@ -145,7 +153,7 @@ def cmd_deliveries(args: argparse.Namespace) -> None:
                     f"{health.consecutive_failures} failures in a row"
                     + (f", next try {health.next_attempt_at:%Y-%m-%d %H:%M:%S} UTC"
                        if health.next_attempt_at else "")
-                    + (f", last error: {health.last_error}" if health.last_error else "")
+                    + (f", last error: {shown(health.last_error)}" if health.last_error else "")
                 )  # fmt: skip
             return lines
 
