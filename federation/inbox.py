@@ -350,11 +350,25 @@ def _parse(body: bytes) -> Activity:
     try:
         return Activity.model_validate_json(body, strict=True)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in error['loc']) or 'activity'}: {error['msg']}"
-            for error in exc.errors()[:3]
-        )
-        raise SchemaInvalid(f"Not a valid activity: {problems}") from None
+        raise SchemaInvalid(f"Not a valid activity: {_problems(exc)}") from None
+
+
+def _problems(exc: ValidationError) -> str:
+    """The first few problems, each at its field's path (``object.Event.version``).
+
+    Pydantic's own steps (``tagged-union[...]``, ``function-after[...]``) are left out of the
+    path, and so is a problem at a path another problem lies under: for the activity's
+    ``object`` (an object or an id), "not a string" says less than what is wrong inside."""
+    found = []
+    for error in exc.errors():
+        parts = [str(p) for p in error["loc"] if not (isinstance(p, str) and "[" in p)]
+        found.append((".".join(parts) or "activity", error["msg"]))
+    specific = [
+        (where, message)
+        for where, message in found
+        if not any(other.startswith(f"{where}.") for other, _ in found)
+    ]
+    return "; ".join(f"{where}: {message}" for where, message in specific[:3])
 
 
 def _check_origin(runtime: FederationRuntime, activity: Activity, *, sender: str) -> None:
