@@ -74,11 +74,15 @@ def _month(value: str | None) -> date:
         today = utcnow().astimezone(ZONE).date()
         return today.replace(day=1)
     try:
-        return datetime.strptime(value, "%Y-%m").date()
+        first = datetime.strptime(value, "%Y-%m").date()
     except ValueError:
         raise InvalidInput(
             "Give the month as year-month, e.g. 2026-12.", field=["query", "month"]
         ) from None
+    # The grid reaches a week into the months either side; the wire's years are 1900 to 2999.
+    if not 1900 <= first.year <= 2999:
+        raise InvalidInput("The calendar shows the years 1900 to 2999.", field=["query", "month"])
+    return first
 
 
 def _weeks(first: date, entries: list[Entry]) -> list[list[Day]]:

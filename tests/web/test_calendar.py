@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable
 
+import pytest
 from playwright.async_api import Browser, expect
 
 from node.accounts.models import Role
@@ -134,3 +135,15 @@ class TestBadInput:
         response = await client.get("/calendar", params={"ward": "99"})
         assert response.status_code == 422
         assert "1 to 50" in response.text
+
+    @pytest.mark.parametrize("month", ["9999-12", "0001-01", "1899-12", "3000-01"])
+    async def test_a_month_past_the_years_it_shows_answers_a_page_not_a_500(
+        self, node: TestNode, month: str
+    ) -> None:
+        # (9999-12 once answered 500: its "next month" link is in the year 10000)
+        _, token = await node.add_user(role=Role.member)
+        client = node.client_with(token)
+        for view in ("month", "list"):
+            response = await client.get("/calendar", params={"view": view, "month": month})
+            assert response.status_code == 422, response.text
+            assert "years 1900 to 2999" in response.text
