@@ -114,10 +114,14 @@ async def inbox(request: Request) -> JSONResponse:
     """The protocol's one write endpoint; see FEDERATION.md."""
     runtime: FederationRuntime = request.app.state.federation
     body = await request.body()
+    # What the sender must have signed as @target-uri is this node's own inbox URL, as its node
+    # document publishes it, never what the Host header claims: otherwise a request signed for
+    # another node's inbox could be replayed here with that node's Host header.
+    query = request.url.query
     status = await receive(
         runtime,
         method=request.method,
-        url=str(request.url),
+        url=runtime.inbox_url + (f"?{query}" if query else ""),
         headers=dict(request.headers),
         body=body,
     )

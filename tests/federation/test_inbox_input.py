@@ -208,3 +208,22 @@ class TestTextCarriesNoControlCharacters:
         assert stock_validator_says(activity["object"])
         response = await send(ward30, signed(ward33, ward30, activity))
         assert response.status_code == 202, response.text
+
+
+class TestTheTargetIsThisNodesOwnInbox:
+    async def test_a_request_signed_for_another_inbox_is_401_even_with_its_host(self, pair) -> None:
+        # An activity addressed to two nodes, signed for the other node's inbox, replayed here
+        # with the other node's Host header: it once verified, since the URL came from Host
+        ward33, ward30 = pair
+        elsewhere = "http://ward35.test"
+        activity = create_activity(ward33, ward30)
+        activity["to"] = [elsewhere, ward30.url]
+        request = httpx.Request(
+            "POST",
+            f"{elsewhere}{INBOX}",
+            content=json.dumps(activity).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        key = ward33.runtime.keyring().active
+        sign_request(request, key=key, keyid=f"{ward33.url}#{key.kid}")
+        await refused(ward30, request, 401, "signature_invalid")
