@@ -114,6 +114,9 @@ Version = Annotated[int, Field(ge=1, le=MAX_WIRE_INTEGER)]
 Count = Annotated[int, Field(ge=0, le=MAX_WIRE_INTEGER)]
 """A number of people, places or answers: 0 to 2^53 - 1."""
 
+FIRST_YEAR, LAST_YEAR = 1900, 2999
+"""The years a timestamp or a date on the wire may be in (the patterns below say the same)."""
+
 TIMESTAMP_PATTERN = (
     r"^(19|2[0-9])[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"
     r"T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]{1,6})?"
@@ -131,7 +134,7 @@ def _timestamp(value: Any) -> Any:
                 "for example 2027-04-01T18:00:00-05:00"
             )
         return datetime.fromisoformat(value)  # read here: strict mode takes only a datetime
-    if isinstance(value, datetime) and not 1900 <= value.year <= 2999:
+    if isinstance(value, datetime) and not FIRST_YEAR <= value.year <= LAST_YEAR:
         raise ValueError("a timestamp is in the years 1900 to 2999")
     return value
 
@@ -151,8 +154,8 @@ DATE_PATTERN = r"^(19|2[0-9])[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$"
 CalendarDate = Annotated[
     date,
     Field(
-        ge=date(1900, 1, 1),
-        le=date(2999, 12, 31),
+        ge=date(FIRST_YEAR, 1, 1),
+        le=date(LAST_YEAR, 12, 31),
         json_schema_extra={
             "pattern": r"^(19|2[0-9])[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$"
         },

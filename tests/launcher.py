@@ -25,6 +25,7 @@ import atexit
 import contextlib
 import gc
 import json
+import logging
 import os
 import select
 import signal
@@ -120,18 +121,16 @@ def _run_command(request: dict[str, object], fds: list[int]) -> None:
         assert isinstance(env, dict)
         os.environ.clear()
         os.environ.update(env)
-        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGCHLD):
-            signal.signal(
-                sig, signal.default_int_handler if sig == signal.SIGINT else signal.SIG_DFL
-            )
+        signal.signal(signal.SIGINT, signal.default_int_handler)  # as a fresh interpreter has
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
         args = request["args"]
         assert isinstance(args, list)
         sys.argv = ["ipo-node", *args]
         from node.cli import main
 
         code = main(args)
-    except SystemExit as exit_:
-        code = exit_.code if isinstance(exit_.code, int) else 1
+    except SystemExit as exit_:  # as the interpreter reads it: None is success
+        code = 0 if exit_.code is None else exit_.code if isinstance(exit_.code, int) else 1
     except BaseException:
         import traceback
 
@@ -140,10 +139,7 @@ def _run_command(request: dict[str, object], fds: list[int]) -> None:
         # What the interpreter does on a normal exit, then leave without unwinding the
         # zygote's stack (its loop and listening socket are not ours).
         with contextlib.suppress(Exception):
-            import atexit as exit_handlers
-            import logging
-
-            exit_handlers._run_exitfuncs()
+            atexit._run_exitfuncs()
             logging.shutdown()
             sys.stdout.flush()
             sys.stderr.flush()

@@ -24,6 +24,7 @@ from node.events.coalition_feed import SHIFT_TYPE, TYPES, Entry
 from node.events.models import DEFAULT_TIMEZONE
 from node.web.deps import PageUser
 from node.web.rendering import page_router, render
+from schemas.base import FIRST_YEAR, LAST_YEAR
 
 router = page_router()
 
@@ -79,9 +80,11 @@ def _month(value: str | None) -> date:
         raise InvalidInput(
             "Give the month as year-month, e.g. 2026-12.", field=["query", "month"]
         ) from None
-    # The grid reaches a week into the months either side; the wire's years are 1900 to 2999.
-    if not 1900 <= first.year <= 2999:
-        raise InvalidInput("The calendar shows the years 1900 to 2999.", field=["query", "month"])
+    # The grid reaches a week into the months either side; the wire's years bound it.
+    if not FIRST_YEAR <= first.year <= LAST_YEAR:
+        raise InvalidInput(
+            f"The calendar shows the years {FIRST_YEAR} to {LAST_YEAR}.", field=["query", "month"]
+        )
     return first
 
 

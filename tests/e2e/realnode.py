@@ -107,22 +107,39 @@ def installed_script() -> Iterator[None]:
 
 def run_command(*args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
     """Run one ``ipo-node`` command to completion and capture what it printed."""
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        process = start_command(args, env=child_env(), stdout=out, stderr=err)
-        try:
-            process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=timeout)
-            raise
-        out.seek(0)
-        err.seek(0)
-        return subprocess.CompletedProcess(
-            ["ipo-node", *args],
-            process.wait(),
-            out.read().decode(errors="replace"),
-            err.read().decode(errors="replace"),
-        )
+    with contextlib.ExitStack() as files:
+        return _finish(_start_captured(list(args), files), timeout=timeout)
+
+
+@dataclass(frozen=True)
+class _Captured:
+    args: list[str]
+    process: ChildProcess
+    out: IO[bytes]
+    err: IO[bytes]
+
+
+def _start_captured(args: list[str], files: contextlib.ExitStack) -> _Captured:
+    """Start a command whose output goes to two temporary files, closed with ``files``."""
+    out, err = (files.enter_context(tempfile.TemporaryFile()) for _ in range(2))  # noqa: SIM115
+    return _Captured(args, start_command(args, env=child_env(), stdout=out, stderr=err), out, err)
+
+
+def _finish(started: _Captured, *, timeout: float) -> subprocess.CompletedProcess[str]:
+    """Wait for a captured command (killed if it outlives ``timeout``) and read its output."""
+    try:
+        started.process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        started.process.kill()
+        started.process.wait(timeout=timeout)
+        raise
+    printed = []
+    for stream in (started.out, started.err):
+        stream.seek(0)
+        printed.append(stream.read().decode(errors="replace"))
+    return subprocess.CompletedProcess(
+        ["ipo-node", *started.args], started.process.wait(), *printed
+    )
 
 
 def run_cli(*args: str, timeout: float = 180) -> str:
@@ -427,24 +444,11 @@ def query(database_url: str, sql: str, *, write: bool = False) -> list[tuple[Any
 def init_nodes(nodes: Iterable[RealNode]) -> None:
     """``ipo-node init`` for several nodes at once (each is a separate process)."""
     with contextlib.ExitStack() as files:
-        started = []
-        for node in nodes:
-            out, err = (files.enter_context(tempfile.TemporaryFile()) for _ in range(2))
-            process = start_command(node.init_args(), env=child_env(), stdout=out, stderr=err)
-            started.append((node, process, out, err))
-        for node, process, out, err in started:
-            try:
-                process.wait(timeout=STARTUP_SECONDS)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-            out.seek(0)
-            err.seek(0)
-            printed = out.read().decode(errors="replace")
-            assert process.returncode == 0, (
-                f"init {node.slug} failed:\n{printed}\n{err.read().decode(errors='replace')}"
-            )
-            node.initialized(printed)
+        started = [(node, _start_captured(node.init_args(), files)) for node in nodes]
+        for node, init in started:
+            done = _finish(init, timeout=STARTUP_SECONDS)
+            assert done.returncode == 0, f"init {node.slug} failed:\n{done.stdout}\n{done.stderr}"
+            node.initialized(done.stdout)
 
 
 def serve_nodes(nodes: Iterable[RealNode], **env: str) -> None:

@@ -64,12 +64,6 @@ def later(worker: DeliveryWorker, by: timedelta) -> None:
     worker.clock = lambda: utcnow() + by
 
 
-@pytest.fixture
-async def pair(nodes):  # type: ignore[no-untyped-def]
-    ward33, ward30 = await nodes.world(star, ("ward33", "ward30"))
-    return ward33, ward30
-
-
 class TestOutage:
     async def test_everything_arrives_in_version_order_once_after_an_outage(self, pair, nodes):
         ward33, ward30 = pair

@@ -14,33 +14,10 @@ import httpx
 import jsonschema_rs
 import pytest
 
-from federation.signing import sign_request
 from schemas.base import MAX_WIRE_INTEGER
 from schemas.export import JSON_DIR
-from tests.federation.test_inbox_security import (
-    INBOX,
-    counts,
-    create_activity,
-    pair,
-    send,
-    signed,
-)
+from tests.federation.test_inbox_security import INBOX, create_activity, refused, send, signed
 from tests.nodes import TestNode
-
-__all__ = ["pair"]  # the fixture, shared with test_inbox_security
-
-
-async def refused(
-    receiver: TestNode, request: httpx.Request, status: int, code: str
-) -> dict[str, Any]:
-    before = await counts(receiver)
-    response = await send(receiver, request)
-    assert response.status_code == status, response.text
-    error = response.json()["error"]
-    assert error["code"] == code, error
-    assert error["message"]
-    assert await counts(receiver) == before
-    return error
 
 
 def stock_validator_says(event: dict[str, Any]) -> bool:
@@ -49,14 +26,22 @@ def stock_validator_says(event: dict[str, Any]) -> bool:
     return bool(jsonschema_rs.validator_for(schema).is_valid(event))
 
 
-def signed_as(sender: TestNode, receiver: TestNode, content: bytes, content_type: str):
-    """A request signed as ``sender`` carrying ``content`` with its own Content-Type."""
-    request = httpx.Request(
-        "POST", f"{receiver.url}{INBOX}", content=content, headers={"Content-Type": content_type}
-    )
-    key = sender.runtime.keyring().active
-    sign_request(request, key=key, keyid=f"{sender.url}#{key.kid}")
-    return request
+async def an_event_with(pair: tuple[TestNode, TestNode], field: str, value: Any) -> str:
+    """Send ward30 ward33's event with ``field`` set to ``value``, which a stock validator
+    refuses too; it must be 422 and change nothing. Returns the error message."""
+    ward33, ward30 = pair
+    activity = create_activity(ward33, ward30)
+    activity["object"][field] = value
+    assert not stock_validator_says(activity["object"])
+    error = await refused(ward30, signed(ward33, ward30, activity), 422, "schema_invalid")
+    message: str = error["message"]
+    return message
+
+
+async def taken(receiver: TestNode, request: httpx.Request) -> None:
+    """``receiver``'s inbox must take ``request`` (202)."""
+    response = await send(receiver, request)
+    assert response.status_code == 202, response.text
 
 
 class TestNoValueIsCoerced:
@@ -75,14 +60,11 @@ class TestNoValueIsCoerced:
     )
     async def test_a_value_of_another_json_type_is_422(self, pair, field, value) -> None:
         ward33, ward30 = pair
-        activity = create_activity(ward33, ward30)
-        assert stock_validator_says(activity["object"])
-        activity["object"][field] = value
-        assert not stock_validator_says(activity["object"])
-        error = await refused(ward30, signed(ward33, ward30, activity), 422, "schema_invalid")
+        assert stock_validator_says(create_activity(ward33, ward30)["object"])
+        message = await an_event_with(pair, field, value)
         # the message names the field by its path, not by pydantic's inner steps
-        assert f"object.Event.{field}" in error["message"], error["message"]
-        assert "[" not in error["message"]
+        assert f"object.Event.{field}" in message, message
+        assert "[" not in message
 
     async def test_an_integer_written_with_a_fraction_is_422(self, pair) -> None:
         # JSON Schema counts 2.0 as an integer; FEDERATION.md 4.3 adds that integers are
@@ -94,12 +76,7 @@ class TestNoValueIsCoerced:
         assert "version" in error["message"]
 
     async def test_a_ward_listed_twice_is_422(self, pair) -> None:
-        ward33, ward30 = pair
-        activity = create_activity(ward33, ward30)
-        activity["object"]["wards"] = [30, 30]
-        assert not stock_validator_says(activity["object"])
-        error = await refused(ward30, signed(ward33, ward30, activity), 422, "schema_invalid")
-        assert "each ward is listed once" in error["message"]
+        assert "each ward is listed once" in await an_event_with(pair, "wards", [30, 30])
 
 
 class TestValuesAreBounded:
@@ -114,19 +91,13 @@ class TestValuesAreBounded:
         ],
     )
     async def test_an_out_of_range_value_is_422(self, pair, field, value) -> None:
-        ward33, ward30 = pair
-        activity = create_activity(ward33, ward30)
-        activity["object"][field] = value
-        assert not stock_validator_says(activity["object"])
-        error = await refused(ward30, signed(ward33, ward30, activity), 422, "schema_invalid")
-        assert field in error["message"]
+        assert field in await an_event_with(pair, field, value)
 
     async def test_the_largest_version_is_taken(self, pair) -> None:
         ward33, ward30 = pair
         activity = create_activity(ward33, ward30, version=MAX_WIRE_INTEGER)
         assert stock_validator_says(activity["object"])
-        response = await send(ward30, signed(ward33, ward30, activity))
-        assert response.status_code == 202, response.text
+        await taken(ward30, signed(ward33, ward30, activity))
 
 
 class TestTheBodyIsPlainJson:
@@ -167,16 +138,15 @@ class TestTheBodyIsPlainJson:
     )
     async def test_another_media_type_is_415(self, pair, content_type) -> None:
         ward33, ward30 = pair
-        body = json.dumps(create_activity(ward33, ward30)).encode()
-        request = signed_as(ward33, ward30, body, content_type)
+        activity = create_activity(ward33, ward30)
+        request = signed(ward33, ward30, activity, content_type=content_type)
         await refused(ward30, request, 415, "unsupported_media_type")
 
     async def test_json_with_a_utf8_charset_is_taken(self, pair) -> None:
         ward33, ward30 = pair
-        body = json.dumps(create_activity(ward33, ward30)).encode()
-        request = signed_as(ward33, ward30, body, "application/json; charset=UTF-8")
-        response = await send(ward30, request)
-        assert response.status_code == 202, response.text
+        activity = create_activity(ward33, ward30)
+        charset = "application/json; charset=UTF-8"
+        await taken(ward30, signed(ward33, ward30, activity, content_type=charset))
 
 
 class TestTextCarriesNoControlCharacters:
@@ -194,20 +164,14 @@ class TestTextCarriesNoControlCharacters:
     )
     async def test_a_control_character_is_422_before_it_is_stored(self, pair, field, value) -> None:
         # (once stored, a tab in a venue made every list of events answer 500)
-        ward33, ward30 = pair
-        activity = create_activity(ward33, ward30)
-        activity["object"][field] = value
-        assert not stock_validator_says(activity["object"])
-        error = await refused(ward30, signed(ward33, ward30, activity), 422, "schema_invalid")
-        assert field in error["message"]
+        assert field in await an_event_with(pair, field, value)
 
     async def test_line_breaks_and_tabs_in_a_description_are_taken(self, pair) -> None:
         ward33, ward30 = pair
         activity = create_activity(ward33, ward30)
         activity["object"]["description"] = "Meet at the office.\n\tBring water.\r\n"
         assert stock_validator_says(activity["object"])
-        response = await send(ward30, signed(ward33, ward30, activity))
-        assert response.status_code == 202, response.text
+        await taken(ward30, signed(ward33, ward30, activity))
 
 
 class TestTheTargetIsThisNodesOwnInbox:
@@ -218,12 +182,5 @@ class TestTheTargetIsThisNodesOwnInbox:
         elsewhere = "http://ward35.test"
         activity = create_activity(ward33, ward30)
         activity["to"] = [elsewhere, ward30.url]
-        request = httpx.Request(
-            "POST",
-            f"{elsewhere}{INBOX}",
-            content=json.dumps(activity).encode(),
-            headers={"Content-Type": "application/json"},
-        )
-        key = ward33.runtime.keyring().active
-        sign_request(request, key=key, keyid=f"{ward33.url}#{key.kid}")
+        request = signed(ward33, ward30, activity, url=f"{elsewhere}{INBOX}")
         await refused(ward30, request, 401, "signature_invalid")

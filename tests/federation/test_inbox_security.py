@@ -11,7 +11,6 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
-import pytest
 from sqlalchemy import func, select
 
 from federation.keys import generate_key
@@ -57,15 +56,22 @@ def create_activity(sender: TestNode, receiver: TestNode, **event: Any) -> dict[
 
 
 def signed(
-    sender: TestNode, receiver: TestNode, body: dict[str, Any] | bytes, **sign: Any
+    sender: TestNode,
+    receiver: TestNode,
+    body: dict[str, Any] | bytes,
+    *,
+    content_type: str = "application/json",
+    url: str | None = None,
+    **sign: Any,
 ) -> httpx.Request:
-    """A request to ``receiver``'s inbox signed as ``sender`` (or with the given key/keyid)."""
+    """A request to ``receiver``'s inbox signed as ``sender`` (or with the given key/keyid),
+    addressed to ``url`` instead when given (it still goes to ``receiver``'s app)."""
     content = body if isinstance(body, bytes) else json.dumps(body).encode()
     request = httpx.Request(
         "POST",
-        f"{receiver.url}{INBOX}",
+        url or f"{receiver.url}{INBOX}",
         content=content,
-        headers={"Content-Type": "application/json"},
+        headers={"Content-Type": content_type},
     )
     key = sign.get("key") or sender.runtime.keyring().active
     keyid = sign.get("keyid") or f"{sender.url}#{key.kid}"
@@ -77,17 +83,25 @@ async def send(receiver: TestNode, request: httpx.Request) -> httpx.Response:
     return await receiver.client.send(request)
 
 
+async def refused(
+    receiver: TestNode, request: httpx.Request, status: int, code: str
+) -> dict[str, Any]:
+    """Send ``request``; it must get ``status`` with ``code`` and a message, and write nothing."""
+    before = await counts(receiver)
+    response = await send(receiver, request)
+    assert response.status_code == status, response.text
+    error = response.json()["error"]
+    assert error["code"] == code, error
+    assert error["message"]
+    assert await counts(receiver) == before
+    return error
+
+
 async def counts(node: TestNode) -> tuple[int, int]:
     async with node.session() as session:
         inbox = await session.scalar(select(func.count()).select_from(InboxActivity))
         events = await session.scalar(select(func.count()).select_from(Event))
     return int(inbox or 0), int(events or 0)
-
-
-@pytest.fixture
-async def pair(nodes):  # type: ignore[no-untyped-def]
-    ward33, ward30 = await nodes.world(star, ("ward33", "ward30"))
-    return ward33, ward30
 
 
 class TestAcceptedOnce:
@@ -115,24 +129,12 @@ class TestAcceptedOnce:
 class TestRefused:
     """Each case: the status, the error code, and not one row written."""
 
-    async def expect(
-        self, receiver: TestNode, request: httpx.Request, status: int, code: str
-    ) -> dict[str, Any]:
-        before = await counts(receiver)
-        response = await send(receiver, request)
-        assert response.status_code == status, response.text
-        error = response.json()["error"]
-        assert error["code"] == code
-        assert error["message"]
-        assert await counts(receiver) == before
-        return error
-
     async def test_unsigned(self, pair) -> None:
         ward33, ward30 = pair
         request = httpx.Request(
             "POST", f"{ward30.url}{INBOX}", json=create_activity(ward33, ward30)
         )
-        await self.expect(ward30, request, 401, "signature_missing")
+        await refused(ward30, request, 401, "signature_missing")
 
     async def test_replayed_byte_for_byte(self, pair) -> None:
         ward33, ward30 = pair
@@ -141,7 +143,7 @@ class TestRefused:
         replay = httpx.Request(
             "POST", request.url, content=request.content, headers=request.headers
         )
-        await self.expect(ward30, replay, 401, "signature_replayed")
+        await refused(ward30, replay, 401, "signature_replayed")
 
     async def test_tampered_body(self, pair) -> None:
         ward33, ward30 = pair
@@ -152,7 +154,7 @@ class TestRefused:
             content=request.content.replace(b"Real", b"Fake"),
             headers=request.headers,
         )
-        await self.expect(ward30, tampered, 401, "digest_mismatch")
+        await refused(ward30, tampered, 401, "digest_mismatch")
 
     async def test_forged_signature_with_a_key_not_the_peers(self, pair) -> None:
         ward33, ward30 = pair
@@ -165,14 +167,14 @@ class TestRefused:
             key=forger,
             keyid=f"{ward33.url}#{ward33.runtime.keyring().active.kid}",
         )
-        await self.expect(ward30, request, 401, "signature_invalid")
+        await refused(ward30, request, 401, "signature_invalid")
 
     async def test_ally_speaking_for_another_node(self, pair, nodes) -> None:
         ward33, ward30 = pair
         ward35 = await nodes.start("ward35")
         await ally(ward35, ward30)
         # ward35 signs (validly) an activity whose actor is ward33
-        await self.expect(
+        await refused(
             ward30, signed(ward35, ward30, create_activity(ward33, ward30)), 403, "origin_mismatch"
         )
 
@@ -181,15 +183,15 @@ class TestRefused:
         activity = create_activity(ward33, ward30)
         activity["object"] = event_object("http://ward35.test")
         activity["object"]["attributed_to"] = ward33.url  # the wire model refuses this too
-        error = await self.expect(ward30, signed(ward33, ward30, activity), 422, "schema_invalid")
+        error = await refused(ward30, signed(ward33, ward30, activity), 422, "schema_invalid")
         assert "origin" in error["message"]
         activity["object"] = event_object("http://ward35.test")
-        await self.expect(ward30, signed(ward33, ward30, activity), 403, "origin_mismatch")
+        await refused(ward30, signed(ward33, ward30, activity), 403, "origin_mismatch")
 
     async def test_stranger(self, pair, nodes) -> None:
         _, ward30 = pair
         stranger = await nodes.start("stranger")
-        error = await self.expect(
+        error = await refused(
             ward30, signed(stranger, ward30, create_activity(stranger, ward30)), 403, "not_an_ally"
         )
         assert "alliance" in error["message"]
@@ -198,11 +200,11 @@ class TestRefused:
         ward33, ward30 = pair
         activity = create_activity(ward33, ward30)
         activity["to"] = ["http://ward35.test"]
-        await self.expect(ward30, signed(ward33, ward30, activity), 403, "origin_mismatch")
+        await refused(ward30, signed(ward33, ward30, activity), 403, "origin_mismatch")
 
     async def test_outside_the_alliance_scopes(self, nodes) -> None:
         ward33, ward30 = await nodes.world(star, ("ward33", "ward30"), ("forums",))
-        await self.expect(
+        await refused(
             ward30, signed(ward33, ward30, create_activity(ward33, ward30)), 403, "out_of_scope"
         )
 
@@ -210,17 +212,17 @@ class TestRefused:
         ward33, ward30 = pair
         activity = create_activity(ward33, ward30)
         activity["object"]["description"] = "x" * (70 * 1024)
-        await self.expect(ward30, signed(ward33, ward30, activity), 413, "payload_too_large")
+        await refused(ward30, signed(ward33, ward30, activity), 413, "payload_too_large")
 
     async def test_not_json(self, pair) -> None:
         ward33, ward30 = pair
-        await self.expect(ward30, signed(ward33, ward30, b"{oops"), 400, "malformed_request")
+        await refused(ward30, signed(ward33, ward30, b"{oops"), 400, "malformed_request")
 
     async def test_unknown_field(self, pair) -> None:
         ward33, ward30 = pair
         activity = create_activity(ward33, ward30)
         activity["object"]["secret_note"] = "kept silently?"
-        await self.expect(ward30, signed(ward33, ward30, activity), 422, "schema_invalid")
+        await refused(ward30, signed(ward33, ward30, activity), 422, "schema_invalid")
 
     async def test_unknown_kid_of_a_known_peer(self, pair) -> None:
         ward33, ward30 = pair
@@ -230,7 +232,7 @@ class TestRefused:
             keyid=f"{ward33.url}#{other.kid}",
         )  # fmt: skip
         # ward30 refetches ward33's node document once; the kid is not there either
-        await self.expect(ward30, request, 401, "unknown_key")
+        await refused(ward30, request, 401, "unknown_key")
 
 
 class TestStaleAndLate:
