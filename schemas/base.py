@@ -7,9 +7,10 @@ protocol; models are immutable once parsed. A receiver validates in strict mode
 count, exactly as a stock JSON Schema validator with ``schemas/json/`` decides.
 
 Timestamps are RFC 3339 with an offset (:data:`Timestamp`): a naive time would silently shift
-by a server's local offset. Integers stay within what every JSON parser and RFC 8785 hold
-exactly (:data:`MAX_WIRE_INTEGER`), so a value can never pass here and break at signing or in
-a database column.
+by a server's local offset. Integers stay within a signed 32-bit integer
+(:data:`MAX_WIRE_INTEGER`): what RFC 8785 signs exactly, what a SQL ``INTEGER`` column stores
+and what every language's default integer holds, so a value can never pass here and then break
+at signing or in a database column.
 
 Identifiers are absolute ``http(s)`` URLs written as plain strings (no normalisation on the
 way in, so an id compares equal only to itself). Which node an id belongs to is decided by
@@ -105,14 +106,19 @@ NonBlankText = Annotated[
 ]
 """Free text with at least one character that is not a space."""
 
-MAX_WIRE_INTEGER = 2**53 - 1
-"""The largest integer on the wire: what an IEEE double, and so RFC 8785, holds exactly."""
+MAX_WIRE_INTEGER = 2**31 - 1
+"""The largest integer on the wire, 2147483647: a signed 32-bit integer. RFC 8785 signs any
+integer up to 2^53 exactly, but SQL ``INTEGER`` columns (PostgreSQL's are 32-bit) and many
+languages' default integers stop here; a billion edits or places is still far off."""
 
 Version = Annotated[int, Field(ge=1, le=MAX_WIRE_INTEGER)]
-"""An object's version: bumped by its origin on every change, 1 to 2^53 - 1."""
+"""An object's version: bumped by its origin on every change, 1 to 2^31 - 1."""
 
 Count = Annotated[int, Field(ge=0, le=MAX_WIRE_INTEGER)]
-"""A number of people, places or answers: 0 to 2^53 - 1."""
+"""A number of people, places or answers: 0 to 2^31 - 1."""
+
+Precinct = Annotated[Line, Field(min_length=1, max_length=20)]
+"""A precinct, as the node that names it writes it (for example ``33-012``)."""
 
 FIRST_YEAR, LAST_YEAR = 1900, 2999
 """The years a timestamp or a date on the wire may be in (the patterns below say the same)."""

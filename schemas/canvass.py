@@ -31,6 +31,7 @@ from schemas.base import (
     NodeId,
     NonBlankLine,
     ObjectId,
+    Precinct,
     Text,
     Timestamp,
     Version,
@@ -228,7 +229,7 @@ class CommitmentStatus(WireModel):
 class PrecinctCounts(WireModel):
     """One precinct's aggregates; ``null`` means "under 5, suppressed by the host"."""
 
-    precinct: Line = Field(min_length=1, max_length=20)
+    precinct: Precinct
     """The precinct, as the host names it."""
     doors_knocked: int | None = Field(default=None, ge=SUPPRESSION_THRESHOLD, le=MAX_WIRE_INTEGER)
     """Doors knocked."""

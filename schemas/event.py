@@ -19,11 +19,11 @@ from pydantic import AfterValidator, Field, model_validator
 from schemas.base import (
     AbsoluteUrl,
     Count,
-    Line,
     Location,
     NodeId,
     NonBlankLine,
     ObjectId,
+    Precinct,
     Text,
     Timestamp,
     Version,
@@ -118,9 +118,7 @@ class Event(WireModel):
     """How many people can attend; absent when there is no limit."""
     wards: Wards = Field(default_factory=list)
     """The wards the event concerns."""
-    precincts: list[Annotated[Line, Field(min_length=1, max_length=20)]] = Field(
-        default_factory=list
-    )
+    precincts: list[Precinct] = Field(default_factory=list)
     """The precincts the event concerns, as the origin names them."""
     created_date: Timestamp
     """When the origin created the event."""

@@ -14,6 +14,7 @@ import httpx
 import jsonschema_rs
 import pytest
 
+from node.accounts.models import Role
 from schemas.base import MAX_WIRE_INTEGER
 from schemas.export import JSON_DIR
 from tests.federation.test_inbox_security import INBOX, create_activity, refused, send, signed
@@ -83,7 +84,9 @@ class TestValuesAreBounded:
     @pytest.mark.parametrize(
         ("field", "value"),
         [
-            ("version", MAX_WIRE_INTEGER + 1),  # past what RFC 8785 can sign
+            ("version", MAX_WIRE_INTEGER + 1),  # past a 32-bit INTEGER column
+            ("capacity", MAX_WIRE_INTEGER + 1),
+            ("version", 2**53),  # past what RFC 8785 can sign
             ("capacity", 2**63),  # past a database's BIGINT
             ("start_date", "0001-01-01T00:00:00+01:00"),  # year 0 in UTC
             ("end_date", "9999-12-31T23:59:59-01:00"),  # year 10000 in UTC
@@ -93,11 +96,15 @@ class TestValuesAreBounded:
     async def test_an_out_of_range_value_is_422(self, pair, field, value) -> None:
         assert field in await an_event_with(pair, field, value)
 
-    async def test_the_largest_version_is_taken(self, pair) -> None:
+    async def test_the_largest_values_are_taken_and_stored(self, pair) -> None:
         ward33, ward30 = pair
         activity = create_activity(ward33, ward30, version=MAX_WIRE_INTEGER)
+        activity["object"]["capacity"] = MAX_WIRE_INTEGER
         assert stock_validator_says(activity["object"])
         await taken(ward30, signed(ward33, ward30, activity))
+        organizer = await ward30.as_role(Role.organizer)
+        [event] = (await organizer.get("/api/v1/events")).json()["items"]
+        assert (event["version"], event["capacity"]) == (MAX_WIRE_INTEGER, MAX_WIRE_INTEGER)
 
 
 class TestTheBodyIsPlainJson:
