@@ -11,17 +11,29 @@ and its shifts (same tables, with the host as ``origin``) and its own volunteers
 from __future__ import annotations
 
 import enum
+import logging
 import uuid
 from datetime import datetime
 from typing import Annotated, Any
 
 import sqlalchemy as sa
-from pydantic import AwareDatetime, BaseModel, ConfigDict, StringConstraints, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    StringConstraints,
+    ValidationError,
+    model_validator,
+)
 from pydantic import Field as PydanticField
 from sqlmodel import Field, SQLModel
 
 from federation.storage import enum_column, utc_column, utcnow
-from node.events.models import Location, Title, Wards
+from node.events.models import Location, LocationPublic, Precinct, Title, Wards
+from node.text import FREE_TEXT, ONE_LINE
+from schemas import base as wire
+
+logger = logging.getLogger(__name__)
 
 
 def new_id() -> str:
@@ -195,9 +207,11 @@ class CanvassReport(SQLModel, table=True):
 
 # ---- API shapes -----------------------------------------------------------------------------
 
-Text2000 = Annotated[str, PydanticField(max_length=2000)]
-Language = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
-Phone = Annotated[str, StringConstraints(strip_whitespace=True, max_length=32)]
+Text2000 = Annotated[str, PydanticField(max_length=2000), FREE_TEXT]
+Language = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64), ONE_LINE
+]
+Phone = Annotated[str, StringConstraints(strip_whitespace=True, max_length=32), ONE_LINE]
 
 
 class Campaign(BaseModel):
@@ -212,6 +226,30 @@ class DayContact(BaseModel):
 
     name: Title
     phone: Phone | None = None
+
+
+class CampaignPublic(BaseModel):
+    """A call's campaign as stored (read back, never judged again: see ``LocationPublic``)."""
+
+    kind: CampaignKind
+    name: str
+
+
+class DayContactPublic(BaseModel):
+    """A call's day contact as stored (read back, never judged again)."""
+
+    name: str
+    phone: str | None = None
+
+    @classmethod
+    def stored(cls, value: dict[str, Any] | None) -> DayContactPublic | None:
+        if not value:
+            return None
+        try:
+            return cls.model_validate(value)
+        except ValidationError:
+            logger.warning("a stored day contact is not shaped like one: %r", value)
+            return None
 
 
 class ShiftCreate(BaseModel):
@@ -266,14 +304,14 @@ class CallPublic(BaseModel):
     relayed: bool = PydanticField(description="An ally's call this node relayed to its members.")
     version: int
     title: str
-    campaign: Campaign
+    campaign: CampaignPublic
     wards: list[int]
     turf_description: str
-    staging_location: Location
+    staging_location: LocationPublic | None
     shifts: list[ShiftPublic]
     languages_needed: list[str]
     materials: str
-    contact: DayContact | None
+    contact: DayContactPublic | None
     status: CallStatus
     expires_at: datetime
     created_date: datetime
@@ -319,13 +357,13 @@ class CommitmentPublic(BaseModel):
     created_at: datetime
 
 
-Count = Annotated[int, PydanticField(ge=0, le=1_000_000)]
+Count = wire.Count
 
 
 class PrecinctCountsIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    precinct: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=16)]
+    precinct: Precinct
     doors_knocked: Count = 0
     conversations: Count = 0
     signups: Count = 0

@@ -9,11 +9,11 @@ from node.canvass import repository, service
 from node.canvass.models import (
     CallCreate,
     CallPublic,
-    Campaign,
+    CampaignPublic,
     CanvassCall,
     CanvassShift,
     CommitmentPublic,
-    DayContact,
+    DayContactPublic,
     ReportCreate,
     ReportPublic,
     ShiftPublic,
@@ -23,7 +23,7 @@ from node.canvass.models import (
 from node.config import Settings
 from node.deps import CurrentUser, OrganizerUser, SessionDep, SettingsDep
 from node.errors import ERROR_RESPONSES
-from node.events.models import Location
+from node.events.models import LocationPublic
 
 router = APIRouter(prefix="/api/v1/canvass-calls", tags=["canvass"], responses=ERROR_RESPONSES)
 signups = APIRouter(prefix="/api/v1/canvass-signups", tags=["canvass"], responses=ERROR_RESPONSES)
@@ -38,10 +38,10 @@ def call_public(call: CanvassCall, shifts: list[CanvassShift], *, settings: Sett
         relayed=call.relayed_at is not None,
         version=call.version,
         title=call.title,
-        campaign=Campaign(kind=call.campaign_kind, name=call.campaign_name),
+        campaign=CampaignPublic(kind=call.campaign_kind, name=call.campaign_name),
         wards=call.wards,
         turf_description=call.turf_description,
-        staging_location=Location.model_validate(call.staging_location),
+        staging_location=LocationPublic.stored(call.staging_location),
         shifts=[
             ShiftPublic(
                 id=shift.id,
@@ -58,7 +58,7 @@ def call_public(call: CanvassCall, shifts: list[CanvassShift], *, settings: Sett
         ],
         languages_needed=call.languages_needed,
         materials=call.materials,
-        contact=DayContact.model_validate(call.contact) if call.contact else None,
+        contact=DayContactPublic.stored(call.contact),
         status=call.status,
         expires_at=call.expires_at,
         created_date=call.created_at,

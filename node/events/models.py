@@ -9,7 +9,7 @@ and is its only writer. Replicas of allies' events will live in this table with 
 from __future__ import annotations
 
 import enum
-import unicodedata
+import logging
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -26,12 +26,17 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     StringConstraints,
+    ValidationError,
     model_validator,
 )
 from pydantic import Field as PydanticField
 from sqlmodel import Field, SQLModel
 
 from federation.storage import enum_column, utc_column, utcnow
+from node.text import FREE_TEXT, ONE_LINE
+from schemas import base as wire
+
+logger = logging.getLogger(__name__)
 
 
 class EventType(enum.StrEnum):
@@ -136,22 +141,6 @@ class EventWard(SQLModel, table=True):
 # ---- API shapes -----------------------------------------------------------------------------
 
 
-def _no_control_characters(value: str, *, allow_newlines: bool) -> str:
-    allowed = {"\n", "\r", "\t"} if allow_newlines else set()
-    # PostgreSQL refuses NUL in text, and control characters break ICS readers.
-    if any(unicodedata.category(ch) == "Cc" and ch not in allowed for ch in value):
-        raise ValueError("must not contain control characters")
-    return value
-
-
-def _single_line(value: str) -> str:
-    return _no_control_characters(value, allow_newlines=False)
-
-
-def _multi_line(value: str) -> str:
-    return _no_control_characters(value, allow_newlines=True)
-
-
 @cache
 def _timezone_names() -> frozenset[str]:
     return frozenset(available_timezones())
@@ -170,47 +159,74 @@ def _distinct_sorted(value: list[Any]) -> list[Any]:
 Title = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
-    AfterValidator(_single_line),
+    ONE_LINE,
 ]
-Description = Annotated[str, PydanticField(max_length=10_000), AfterValidator(_multi_line)]
+Description = Annotated[str, PydanticField(max_length=10_000), FREE_TEXT]
 TimeZoneName = Annotated[str, PydanticField(max_length=64), AfterValidator(_known_timezone)]
 Ward = Annotated[int, PydanticField(ge=1, le=50)]
 Wards = Annotated[list[Ward], PydanticField(max_length=50), AfterValidator(_distinct_sorted)]
-Precinct = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=16),
-    AfterValidator(_single_line),
-]
+# What a user may write is what may be sent: the wire's types and bounds, after trimming.
+Precinct = Annotated[wire.Precinct, StringConstraints(strip_whitespace=True)]
 Precincts = Annotated[
     list[Precinct], PydanticField(max_length=200), AfterValidator(_distinct_sorted)
 ]
-Capacity = Annotated[int, PydanticField(ge=0, le=1_000_000)]
+Capacity = wire.Count
 OnlineUrl = Annotated[AnyHttpUrl, PydanticField(max_length=2048)]
-Line = Annotated[
-    str, StringConstraints(strip_whitespace=True, max_length=200), AfterValidator(_single_line)
-]
 
 
-class GeoPoint(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+def _trimmed(value: Any) -> Any:
+    """``value`` with the spaces around each of its texts removed."""
+    if isinstance(value, str):
+        return value.strip()
+    if isinstance(value, list):
+        return [_trimmed(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _trimmed(item) for key, item in value.items()}
+    return value
 
-    latitude: float = PydanticField(ge=-90, le=90)
-    longitude: float = PydanticField(ge=-180, le=180)
+
+class Location(wire.Location):
+    """Where an event happens (OSDI location), with the wire's rules exactly: whatever a user
+    may enter here can be sent to allies, and whatever an ally may send reads back."""
+
+    model_config = ConfigDict(frozen=False)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _trim(cls, data: Any) -> Any:
+        return _trimmed(data)
 
 
-class Location(BaseModel):
-    """Where an event happens (OSDI location)."""
+class GeoPointPublic(BaseModel):
+    latitude: float
+    longitude: float
 
-    model_config = ConfigDict(extra="forbid")
 
-    venue: Line | None = None
-    address_lines: list[Line] = PydanticField(default_factory=list, max_length=5)
-    locality: Line | None = None
-    region: Line | None = None
-    postal_code: Annotated[str, StringConstraints(strip_whitespace=True, max_length=20)] | None = (
-        None
-    )
-    location: GeoPoint | None = None
+class LocationPublic(BaseModel):
+    """A stored location as callers read it: what was stored, never judged again.
+
+    Stored locations passed the rules of their day (this node's forms, or an ally's wire
+    object), and an older day's rules were looser. A read must not fail on what an older
+    version accepted, so this shape has types and no rules."""
+
+    venue: str | None = None
+    address_lines: list[str] = PydanticField(default_factory=list)
+    locality: str | None = None
+    region: str | None = None
+    postal_code: str | None = None
+    location: GeoPointPublic | None = None
+
+    @classmethod
+    def stored(cls, value: Mapping[str, Any] | None) -> LocationPublic | None:
+        """``value`` as read back. A stored value of the wrong shape reads as no location,
+        and is logged, rather than failing the whole list it is in."""
+        if not value:
+            return None
+        try:
+            return cls.model_validate(value)
+        except ValidationError:
+            logger.warning("a stored location is not shaped like one: %r", value)
+            return None
 
 
 class EventCreate(BaseModel):
@@ -322,7 +338,7 @@ class EventPublic(BaseModel):
     start_date: datetime
     end_date: datetime
     timezone: str
-    location: Location | None
+    location: LocationPublic | None
     online_url: str | None
     event_type: EventType
     status: EventStatus
@@ -349,7 +365,7 @@ class EventPublic(BaseModel):
             start_date=event.start_date,
             end_date=event.end_date,
             timezone=event.timezone,
-            location=Location.model_validate(event.location) if event.location else None,
+            location=LocationPublic.stored(event.location),
             online_url=event.online_url,
             event_type=event.event_type,
             status=event.status,

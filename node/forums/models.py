@@ -26,11 +26,13 @@ from node.events.models import (
     Description,
     EventStatus,
     Location,
+    LocationPublic,
     OnlineUrl,
     TimeZoneName,
     Title,
     Visibility,
 )
+from node.text import FREE_TEXT, ONE_LINE
 
 
 def new_id() -> str:
@@ -117,8 +119,14 @@ class ForumPlan(SQLModel, table=True):
 
 # ---- API shapes -----------------------------------------------------------------------------
 
-RoleName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
-Short = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+RoleName = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64), ONE_LINE
+]
+Short = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), ONE_LINE
+]
+Notes = Annotated[str, PydanticField(max_length=2000), FREE_TEXT]
+Interpretation = Annotated[str, PydanticField(max_length=1000), FREE_TEXT]
 
 
 class RoleIn(BaseModel):
@@ -167,10 +175,10 @@ class ForumCreate(BaseModel):
     end_date: AwareDatetime
     timezone: TimeZoneName = DEFAULT_TIMEZONE
     location: Location | None = None
-    accessibility_notes: Annotated[str, PydanticField(max_length=2000)] = ""
+    accessibility_notes: Notes = ""
     online_url: OnlineUrl | None = None
     languages: list[RoleName] = PydanticField(default_factory=list, max_length=20)
-    interpretation: Annotated[str, PydanticField(max_length=1000)] = ""
+    interpretation: Interpretation = ""
     capacity: Capacity | None = None
     visibility: Visibility = Visibility.coalition
     co_hosts: list[str] = PydanticField(default_factory=list, max_length=50)
@@ -196,9 +204,9 @@ class ForumUpdate(BaseModel):
     start_date: AwareDatetime | None = None
     end_date: AwareDatetime | None = None
     location: Location | None = None
-    accessibility_notes: Annotated[str, PydanticField(max_length=2000)] | None = None
+    accessibility_notes: Notes | None = None
     languages: list[RoleName] | None = None
-    interpretation: Annotated[str, PydanticField(max_length=1000)] | None = None
+    interpretation: Interpretation | None = None
     capacity: Capacity | None = None
     status: EventStatus | None = None
     co_hosts: list[str] | None = PydanticField(default=None, max_length=50)
@@ -211,7 +219,9 @@ class ForumUpdate(BaseModel):
 class QuestionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)]
+    text: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000), FREE_TEXT
+    ]
 
 
 class QuestionDecision(BaseModel):
@@ -231,7 +241,7 @@ class ForumPublic(BaseModel):
     start_date: datetime
     end_date: datetime
     timezone: str
-    location: Location | None
+    location: LocationPublic | None
     accessibility_notes: str
     online_url: str | None
     languages: list[str]

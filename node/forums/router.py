@@ -7,7 +7,7 @@ from fastapi import APIRouter, Response
 from node.config import Settings
 from node.deps import AdminUser, CurrentUser, OrganizerUser, SessionDep, SettingsDep
 from node.errors import ERROR_RESPONSES
-from node.events.models import Location
+from node.events.models import LocationPublic
 from node.forums import service
 from node.forums.models import (
     ForumCreate,
@@ -34,7 +34,7 @@ def forum_public(plan: ForumPlan, *, settings: Settings) -> ForumPublic:
         start_date=plan.start_date,
         end_date=plan.end_date,
         timezone=plan.timezone,
-        location=Location.model_validate(plan.location) if plan.location else None,
+        location=LocationPublic.stored(plan.location),
         accessibility_notes=plan.accessibility_notes,
         online_url=plan.online_url,
         languages=plan.languages,

@@ -31,7 +31,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from node.events.models import Event, Location, Origin
+from node.events.models import Event, LocationPublic, Origin
 from node.forums.models import ForumPlan
 
 Relation = Literal["self", "ally", "former_ally"]
@@ -66,28 +66,11 @@ def origin_json(node_id: str, origins: Mapping[str, Origin]) -> dict[str, Any]:
     return {"id": node_id, "name": known.name, "relation": _RELATIONS[known.relation]}
 
 
-def location_json(
-    data: Mapping[str, Any] | None, origin: str, origins: Mapping[str, Origin]
-) -> dict[str, Any] | None:
-    """A stored location as :class:`Location` serializes it. This node's own were validated
-    by ``Location`` when written, so they are only laid out; an ally's were checked by the
-    looser wire schema only (no trimming, control characters allowed), so they still are."""
-    if not data:
-        return None
-    known = origins.get(origin)
-    if known is None or known.relation != "this_node":
-        return Location.model_validate(data).model_dump()
-    point = data.get("location")
-    return {
-        "venue": data.get("venue"),
-        "address_lines": list(data.get("address_lines", ())),
-        "locality": data.get("locality"),
-        "region": data.get("region"),
-        "postal_code": data.get("postal_code"),
-        "location": {"latitude": float(point["latitude"]), "longitude": float(point["longitude"])}
-        if point
-        else None,
-    }
+def location_json(data: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """A stored location as :class:`LocationPublic` serializes it, laid out without building
+    the model (the list hot path); what was stored is read back, never judged again."""
+    location = LocationPublic.stored(data)
+    return location.model_dump() if location else None
 
 
 class SharedObject(BaseModel):
@@ -109,7 +92,7 @@ class PartnerEvent(SharedObject):
     start_date: datetime
     end_date: datetime
     timezone: str = Field(description="IANA time zone the event is held in.")
-    location: Location | None
+    location: LocationPublic | None
     virtual_action_url: str | None = Field(description="Where to join online (Mobilize name).")
     status: str = Field(description="`confirmed`, `tentative` or `cancelled`.")
     visibility: str = Field(description="`public` or `coalition`; private is never served.")
@@ -135,7 +118,7 @@ def event_of(event: Event, *, origins: Mapping[str, Origin]) -> dict[str, Any]:
         "start_date": event.start_date,
         "end_date": event.end_date,
         "timezone": event.timezone,
-        "location": location_json(event.location, event.origin, origins),
+        "location": location_json(event.location),
         "virtual_action_url": event.online_url,
         "status": event.status.value,
         "visibility": event.visibility.value,
@@ -179,7 +162,7 @@ class PartnerForum(SharedObject):
     start_date: datetime
     end_date: datetime
     timezone: str
-    location: Location | None
+    location: LocationPublic | None
     virtual_action_url: str | None
     status: str
     visibility: str
@@ -208,7 +191,7 @@ def forum_of(plan: ForumPlan, *, origins: Mapping[str, Origin]) -> PartnerForum:
         start_date=plan.start_date,
         end_date=plan.end_date,
         timezone=plan.timezone,
-        location=Location.model_validate(plan.location) if plan.location else None,
+        location=LocationPublic.stored(plan.location),
         virtual_action_url=plan.online_url,
         status=plan.status.value,
         visibility=plan.visibility.value,

@@ -17,7 +17,7 @@ from node.canvass.models import CanvassCall, CanvassReport, CanvassShift
 from node.canvass.sharing import suppress
 from node.endorsements.models import Endorsement, EndorsementSignatureRecord
 from node.endorsements.sharing import signed_count, status_of
-from node.events.models import Location, Origin
+from node.events.models import LocationPublic, Origin
 from node.partners.representations import (
     Campaign,
     OrganizationRef,
@@ -172,7 +172,7 @@ class PartnerCanvassCall(SharedObject):
     campaign: Campaign
     wards: list[int]
     turf_description: str
-    staging_location: Location
+    staging_location: LocationPublic | None
     languages_needed: list[str]
     materials: str
     status: str = Field(description="`active` or `cancelled`.")
@@ -197,7 +197,7 @@ def canvass_call_of(
         campaign=Campaign(kind=call.campaign_kind.value, name=call.campaign_name),
         wards=list(call.wards),
         turf_description=call.turf_description,
-        staging_location=Location.model_validate(call.staging_location),
+        staging_location=LocationPublic.stored(call.staging_location),
         languages_needed=list(call.languages_needed),
         materials=call.materials,
         status=call.status.value,
