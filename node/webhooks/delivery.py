@@ -57,6 +57,30 @@ RETRYABLE_4XX = frozenset({408, 429})
 MAX_ANSWER_BYTES = 16 * 1024
 
 
+# What a failed send tells the partner: what went wrong, in words, and nothing about how this
+# node's network sees the host (what a name resolves to, which addresses were tried), which
+# would let a partner map the node's internal network. The operator's log has the detail.
+NOT_PUBLIC = (
+    "The webhook URL's host is not a public internet address; this node will not post to it."
+)
+
+
+def _told_to_partner(exc: Exception) -> str:
+    if isinstance(exc, httpx.TimeoutException):
+        return "The webhook endpoint did not answer in time."
+    if isinstance(exc, httpx.ConnectError):
+        return "Could not connect to the webhook URL's host."
+    if isinstance(exc, httpx.RemoteProtocolError):
+        return "The webhook endpoint's answer was not valid HTTP."
+    if isinstance(exc, FederationError):
+        return exc.default_message
+    return "The message could not be sent."
+
+
+def _log_detail(subscription: WebhookSubscription, exc: Exception) -> None:
+    log.warning("webhook to %s failed: %s: %s", subscription.url, type(exc).__name__, exc)
+
+
 @dataclass
 class WebhookDispatcher:
     """Sends due webhook messages; one per process, several processes may share a database."""
@@ -170,9 +194,11 @@ class WebhookDispatcher:
                 self.client, request, seconds=self.deadline_seconds, max_bytes=MAX_ANSWER_BYTES
             )
         except AddressNotAllowed as exc:
-            return Outcome(delivered=False, final=True, error=f"{exc}"[:500])
+            _log_detail(subscription, exc)
+            return Outcome(delivered=False, final=True, error=NOT_PUBLIC)
         except (httpx.HTTPError, FederationError) as exc:
-            return Outcome(delivered=False, error=f"{type(exc).__name__}: {exc}"[:500])
+            _log_detail(subscription, exc)
+            return Outcome(delivered=False, error=_told_to_partner(exc))
         status = response.status_code
         if 200 <= status < 300:
             return Outcome(delivered=True, status=status)

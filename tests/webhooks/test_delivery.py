@@ -243,3 +243,35 @@ class TestTheWorker:
         [received] = receiver.at("/hooks/live")
         assert received.verified
         assert received.message["type"] == "event.created"
+
+
+class TestWhatAFailureTellsThePartner:
+    async def test_a_refused_address_is_not_named(self, node):
+        # Given a subscription whose host name resolves to an address this node won't post to
+        partner = await partner_client(node)
+        created = await partner.post(
+            WEBHOOKS, json={"url": "https://localhost:9/hooks", "event_types": ["event.created"]}
+        )
+        assert created.status_code == 201, created.text
+        queued = await partner.post(f"{WEBHOOKS}/{created.json()['id']}/test")
+        assert queued.status_code == 202, queued.text
+        # When the node tries to send
+        await send_webhooks(node)
+        # Then the partner learns why in words, not what the name resolves to here
+        [delivery] = (await detail(partner, created.json()))["recent_deliveries"]
+        assert delivery["status"] == "failed"
+        assert "not a public internet address" in delivery["last_error"]
+        for leaked in ("127.0.0.1", "::1", "loopback", "resolves"):
+            assert leaked not in delivery["last_error"], delivery["last_error"]
+
+    async def test_a_refused_connection_says_so_without_detail(self, dev_node):
+        partner = await partner_client(dev_node)
+        created = await partner.post(
+            WEBHOOKS,
+            json={"url": "http://localhost:9/hooks", "event_types": ["event.created"]},
+        )
+        assert created.status_code == 201, created.text
+        await partner.post(f"{WEBHOOKS}/{created.json()['id']}/test")
+        await send_webhooks(dev_node)
+        [delivery] = (await detail(partner, created.json()))["recent_deliveries"]
+        assert delivery["last_error"] == "Could not connect to the webhook URL's host."
