@@ -7,7 +7,8 @@ One round (``DeliveryWorker.run_once``)::
         send its pending deliveries in enqueue order, each signed afresh
           2xx                       -> delivered; the peer's failure count resets
           4xx but 401/408/429       -> failed (final); shown to the admin; go on to the next
-          401/408/429, 5xx, network -> the peer backs off (schedule or Retry-After); stop
+          3xx, 401/408/429, 5xx,
+          network                   -> the peer backs off (schedule or Retry-After); stop
           past expires_at           -> expired; go on to the next
         release the lease
 
@@ -407,4 +408,7 @@ def _error_reason(response: httpx.Response) -> str:
             return f"{response.status_code} {error.get('code', '')}: {error['message']}"[:500]
     except ValueError:
         pass
+    if response.is_redirect:
+        where = response.headers.get("location", "")[:200]
+        return f"{response.status_code} {response.reason_phrase} to {where} (not followed)"
     return f"{response.status_code} {response.reason_phrase}"

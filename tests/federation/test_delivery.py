@@ -176,6 +176,33 @@ class TestAnswers:
         assert [e["title"] for e in listed["items"]] == ["accepted"]
         del first
 
+    async def test_a_redirect_is_not_followed_and_is_retried(self, pair, nodes):
+        # A 3xx means the peer's inbox is misconfigured or moving: like an outage, it is
+        # retried on the schedule (FEDERATION.md 8.4), and never followed
+        ward33, ward30 = pair
+        requested: list[str] = []
+
+        def redirect(request: httpx.Request) -> httpx.Response:
+            requested.append(request.url.path)
+            return httpx.Response(308, headers={"Location": "http://ward30.test/new-inbox"})
+
+        nodes.network.intercept["ward30.test"] = redirect
+        await create_event(ward33)
+        assert await ward33.worker.run_once() == 1
+        peer = await peer_row(ward33, ward30)
+        assert peer.consecutive_failures == 1
+        assert "308" in (peer.last_error or "")
+        assert "http://ward30.test/new-inbox" in (peer.last_error or "")
+        assert requested == ["/federation/inbox"]
+        # When the peer answers at its inbox again, the event arrives
+        del nodes.network.intercept["ward30.test"]
+        later(ward33.worker, timedelta(minutes=1))
+        assert await deliver_all(ward33, ward30) == 1
+        assert (
+            len((await (await ward30.as_role(Role.member)).get("/api/v1/events")).json()["items"])
+            == 1
+        )
+
 
 class TestSlowAndCrashingPeers:
     async def test_a_black_holed_peer_does_not_hold_up_the_others(self, nodes):
