@@ -13,7 +13,7 @@ checked in this order::
     Content-Type application/json (parameters allowed)                 no -> WrongContentType
     body within the cap                                                no -> DocumentTooLarge
     valid JSON, valid NodeDocument                                     no -> InvalidNodeDocument
-    document id has the requested origin and path                      no -> NodeIdMismatch
+    document id has the requested origin                               no -> NodeIdMismatch
 
 Every refusal except :class:`~federation.client.AddressNotAllowed` is a
 :class:`DiscoveryFailed`, whose message tells an admin what the other node got wrong.
@@ -122,7 +122,13 @@ def normalise_base_url(base_url: str) -> str:
         raise InvalidNodeUrl(
             f"{base_url!r} is not a node's base URL: it must not carry a query or fragment."
         )
-    return stripped.rstrip("/")
+    stripped = stripped.removesuffix("/")
+    if urlsplit(stripped).path:
+        raise InvalidNodeUrl(
+            f"{base_url!r} is not a node's base URL: a node is at the root of its own host "
+            "(for example https://33wf.example), never under a path."
+        )
+    return stripped
 
 
 def node_document_url(base_url: str) -> str:
@@ -134,16 +140,10 @@ def is_node_id_for(document_id: str, base_url: str) -> bool:
     """Whether ``document_id`` names the node at ``base_url``.
 
     True when both have the same origin (after host normalisation: case, trailing dot,
-    IDNA, default port) and the same path, a trailing slash aside. Never a prefix match:
+    IDNA, default port); node ids have no path. Never a prefix match:
     ``https://ward12.example.evil.test`` does not name ``https://ward12.example``.
     """
-    if not same_origin(document_id, base_url):
-        return False
-    return _path_of(document_id) == _path_of(base_url)
-
-
-def _path_of(url: str) -> str:
-    return urlsplit(url).path.rstrip("/")
+    return same_origin(document_id, base_url)
 
 
 async def fetch_node_document(

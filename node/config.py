@@ -129,6 +129,11 @@ class Settings(BaseSettings):
             raise ValueError("must be an absolute http(s) URL such as https://ward33.example.org")
         if parts.query or parts.fragment:
             raise ValueError("must not have a query or fragment")
+        if parts.path.strip("/"):
+            raise ValueError(
+                "must be the node's own origin, such as https://ward33.example.org, without a "
+                "path: a node is identified by its origin, so it needs a host name of its own"
+            )
         return value.rstrip("/")
 
     @field_validator("wards")

@@ -33,7 +33,7 @@ MAX_URL_LENGTH = 2048
 # The JSON Schema patterns carry the shape other implementations must check; the Python
 # validators below add what a pattern cannot say (a valid host, an in-range port).
 _HTTP_URL_PATTERN = r"^https?://[^\s/?#@\\]+(/[^\s?#\\]*)?(\?[^\s#\\]*)?$"
-_NODE_ID_PATTERN = r"^https?://[^\s/?#@\\]+(/[^\s?#\\]*)?$"
+_NODE_ID_PATTERN = r"^https?://[^\s/?#@\\]+$"
 
 
 class WireModel(BaseModel):
@@ -53,8 +53,10 @@ def _check_http_url(value: str) -> str:
 
 def _check_node_id(value: str) -> str:
     _check_http_url(value)
-    if urlsplit(value).query:
-        raise ValueError("a node id is a base URL and carries no query")
+    if urlsplit(value).path or urlsplit(value).query:
+        raise ValueError(
+            "a node id is an origin: scheme, host and port, with no path, query or trailing slash"
+        )
     return value
 
 
@@ -83,7 +85,10 @@ NodeId = Annotated[
     ),
     AfterValidator(_check_node_id),
 ]
-"""A node's id: its base URL, for example ``https://33wf.example``. No query, no fragment."""
+"""A node's id: its origin, for example ``https://33wf.example``: no path, no trailing slash.
+
+One node per origin is what makes "authored under the sender's origin" (FEDERATION.md 4.4)
+exact: were ids allowed paths, two nodes on one host could author ids under each other's."""
 
 _C0_C1 = r"\u0000-\u001f\u007f-\u009f"
 _C0_C1_BUT_LINE_BREAKS_AND_TABS = r"\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f"

@@ -47,6 +47,7 @@ class TestRefusals:
         ("override", "named", "says"),
         [
             ({"public_url": "ward33.example.org"}, "public_url", "absolute http(s) URL"),
+            ({"public_url": "https://wards.example.org/33"}, "public_url", "without a path"),
             ({"secret_key": "changeme"}, "secret_key", "at least 32"),
             ({"secret_key": "a" * 40}, "secret_key", "placeholder"),
             ({"wards": [0, 51]}, "wards", "1 to 50"),

@@ -85,7 +85,6 @@ class TestNodeDocumentUrl:
         [
             ("https://ward12.example", "https://ward12.example/.well-known/coalition-node"),
             ("https://ward12.example/", "https://ward12.example/.well-known/coalition-node"),
-            ("http://ward12.example:8000/ipo/", "http://ward12.example:8000/ipo" + WELL_KNOWN),
         ],
     )
     def test_the_document_lives_under_the_base_url(self, base_url: str, expected: str) -> None:
@@ -98,6 +97,8 @@ class TestNodeDocumentUrl:
             "ward12.example",
             "https://",
             "https://admin@ward12.example",
+            "https://ward12.example/ipo",  # a node is an origin, never under a path
+            "https://ward12.example/ipo/",
             "https://ward12.example/?page=1",
             "https://ward12.example/#top",
             "https://ward12.example\\@evil.test",
@@ -125,13 +126,12 @@ class TestNodeIdComparison:
             ("https://Ward12.example.", True),
             ("https://ward12.example:443/", True),
             ("https://ward12.example.evil.test", False),
-            ("https://ward12.example/evil", False),
             ("https://evil.test", False),
             ("http://ward12.example", False),
             ("https://ward12.example:8443", False),
         ],
     )
-    def test_ids_are_compared_by_parsed_origin_and_path_never_by_prefix(
+    def test_ids_are_compared_by_parsed_origin_never_by_prefix(
         self, document_id: str, expected: bool
     ) -> None:
         assert is_node_id_for(document_id, "https://ward12.example") is expected
@@ -154,7 +154,7 @@ class TestAcceptedDocument:
 
     @pytest.mark.parametrize(
         "claimed_id",
-        ["http://WARD12.example.:{port}", "http://ward12.example:{port}/"],
+        ["http://WARD12.example.:{port}", "http://ward12.example:{port}"],
     )
     async def test_the_id_is_compared_after_host_normalisation(
         self, claimed_id: str, server: LoopbackServer, client: httpx.AsyncClient
@@ -258,7 +258,6 @@ class TestRefusedDocument:
             "http://ward13.example:{port}",
             "https://ward12.example:{port}",
             "http://ward12.example:{other_port}",
-            "http://ward12.example:{port}/other-node",
         ],
     )
     async def test_a_document_naming_another_node_is_refused(
@@ -269,13 +268,14 @@ class TestRefusedDocument:
         with pytest.raises(NodeIdMismatch, match="says it is"):
             await fetch_node_document(client, f"http://ward12.example:{server.port}")
 
-    async def test_a_document_under_another_path_of_the_same_origin_is_refused(
-        self, server: LoopbackServer, client: httpx.AsyncClient
+    @pytest.mark.parametrize("path", ["/ward12", "/"])
+    async def test_a_document_whose_id_has_a_path_is_refused(
+        self, path: str, server: LoopbackServer, client: httpx.AsyncClient
     ) -> None:
-        # The node at /ward12 is not the node at the origin's root, nor the other way round.
-        server.routes["/ward12" + WELL_KNOWN] = serve_document(node_document(server.base_url))
-        with pytest.raises(NodeIdMismatch):
-            await fetch_node_document(client, server.base_url + "/ward12")
+        # A node id is an origin: one node per origin, so none can author under another's path
+        server.routes[WELL_KNOWN] = serve_document(node_document(server.base_url + path))
+        with pytest.raises(InvalidNodeDocument, match="id"):
+            await fetch_node_document(client, server.base_url)
 
 
 class TestUnreachableNode:

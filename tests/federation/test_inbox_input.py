@@ -191,3 +191,18 @@ class TestTheTargetIsThisNodesOwnInbox:
         activity["to"] = [elsewhere, ward30.url]
         request = signed(ward33, ward30, activity, url=f"{elsewhere}{INBOX}")
         await refused(ward30, request, 401, "signature_invalid")
+
+
+class TestNodeIdsAreOrigins:
+    async def test_an_object_attributed_to_a_path_under_the_senders_origin_is_422(
+        self, pair
+    ) -> None:
+        # Were node ids allowed paths, http://ward33.test/ward35 could pass for another node
+        # hosted on ward33's origin; a node id is an origin (FEDERATION.md 1), so it cannot
+        ward33, ward30 = pair
+        activity = create_activity(ward33, ward30)
+        activity["object"]["attributed_to"] = f"{ward33.url}/ward35"
+        activity["object"]["id"] = f"{ward33.url}/ward35/events/1"
+        assert not stock_validator_says(activity["object"])
+        error = await refused(ward30, signed(ward33, ward30, activity), 422, "schema_invalid")
+        assert "attributed_to" in error["message"]

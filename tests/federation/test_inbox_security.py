@@ -6,11 +6,15 @@ messages are crafted here, signed with real keys, and posted straight to ward30'
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
+import re
 from datetime import timedelta
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import func, select
 
 from federation.keys import generate_key
@@ -233,6 +237,63 @@ class TestRefused:
         )  # fmt: skip
         # ward30 refetches ward33's node document once; the kid is not there either
         await refused(ward30, request, 401, "unknown_key")
+
+    @pytest.mark.parametrize(
+        ("change", "to"),
+        [
+            (r";created=\d+", ""),
+            (r";created=(\d+)", r';created="\1"'),
+            (r";created=(\d+)", r";created=\1.5"),
+        ],
+        ids=["missing", "a string", "a decimal"],
+    )
+    async def test_created_missing_or_not_an_integer(self, pair, change, to) -> None:
+        # FEDERATION.md 3.3 step 3: a malformed signature, not an expired one
+        ward33, ward30 = pair
+        request = signed(ward33, ward30, create_activity(ward33, ward30))
+        request.headers["Signature-Input"] = re.sub(change, to, request.headers["Signature-Input"])
+        await refused(ward30, request, 401, "signature_invalid")
+
+    async def test_a_digest_in_an_algorithm_not_understood(self, pair) -> None:
+        # FEDERATION.md 3.3 step 6: sha-256 and sha-512 only; any other is a mismatch.
+        # No signing library makes such a request, so it is signed here by hand, as 3.1 says.
+        ward33, ward30 = pair
+        body = json.dumps(create_activity(ward33, ward30)).encode()
+        sha1 = base64.b64encode(hashlib.sha1(body).digest()).decode()  # noqa: S324
+        key = ward33.runtime.keyring().active
+        url = f"{ward30.url}{INBOX}"
+        params = (
+            '("@method" "@target-uri" "content-type" "content-digest")'
+            f';created={int(utcnow().timestamp())};keyid="{ward33.url}#{key.kid}"'
+            ';alg="ed25519";nonce="by-hand-by-hand-by-han"'
+        )
+        base = (
+            f'"@method": POST\n"@target-uri": {url}\n"content-type": application/json\n'
+            f'"content-digest": sha-1=:{sha1}:\n"@signature-params": {params}'
+        )
+        signature = base64.b64encode(key.private_key.sign(base.encode())).decode()
+        request = httpx.Request(
+            "POST",
+            url,
+            content=body,
+            headers={
+                "Content-Type": "application/json",
+                "Content-Digest": f"sha-1=:{sha1}:",
+                "Signature-Input": f"sig1={params}",
+                "Signature": f"sig1=:{signature}:",
+            },
+        )
+        await refused(ward30, request, 401, "digest_mismatch")
+
+    async def test_a_strangers_keyid_is_not_an_ally_not_an_unknown_key(self, pair) -> None:
+        # FEDERATION.md 3.3 step 4 and 5.2 step 5: who signs comes before which key
+        ward33, ward30 = pair
+        other = generate_key()
+        request = signed(
+            ward33, ward30, create_activity(ward33, ward30), key=other,
+            keyid=f"http://nobody.test#{other.kid}",
+        )  # fmt: skip
+        await refused(ward30, request, 403, "not_an_ally")
 
 
 class TestStaleAndLate:

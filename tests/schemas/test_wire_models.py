@@ -287,7 +287,6 @@ class TestIdentifiers:
         [
             "https://ward33.example",
             "http://127.0.0.1:8001",
-            "https://example.org/ward33",
             "https://xn--bcher-kva.example",
         ],
     )
@@ -308,6 +307,8 @@ class TestIdentifiers:
             "HTTPS://ward33.example",
             "http://0177.0.0.1:8001",
             "http://10.0.0.0x1",
+            "https://example.org/ward33",  # an origin: no path (FEDERATION.md 1)
+            "https://ward33.example/",
         ],
     )
     def test_anything_else_is_not_a_node_id(self, value: str) -> None:
