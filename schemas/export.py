@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from schemas.activity import Activity
 from schemas.base import WireModel
@@ -44,8 +45,23 @@ TOP_LEVEL_MODELS: dict[str, type[WireModel]] = {
 
 def render(model: type[WireModel]) -> str:
     """The JSON Schema of one model as the text committed for it."""
-    schema = {"$schema": JSON_SCHEMA_DIALECT, **model.model_json_schema(mode="validation")}
+    generated = _json_schema_only(model.model_json_schema(mode="validation"))
+    schema = {"$schema": JSON_SCHEMA_DIALECT, **generated}
     return json.dumps(schema, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def _json_schema_only(node: Any) -> Any:
+    """``node`` without OpenAPI's ``discriminator``, which JSON Schema does not define.
+
+    Pydantic writes it beside the ``oneOf`` of a tagged union; a stock validator ignores it,
+    and each branch's ``type`` constant already picks the one branch that can match."""
+    if isinstance(node, dict):
+        return {
+            key: _json_schema_only(value) for key, value in node.items() if key != "discriminator"
+        }
+    if isinstance(node, list):
+        return [_json_schema_only(item) for item in node]
+    return node
 
 
 def render_all() -> dict[str, str]:

@@ -338,6 +338,17 @@ class TestExportedSchemas:
         assert {Event, JointEndorsement} <= versioned
         assert versioned <= set(TOP_LEVEL_MODELS.values())
 
+    def test_the_files_use_json_schema_keywords_only(self) -> None:
+        # A peer's stock validator must read what we publish; OpenAPI's `discriminator`, which
+        # pydantic writes for tagged unions, is not JSON Schema (FEDERATION.md 4)
+        foreign = {
+            (name, keyword)
+            for name, text in render_all().items()
+            for keyword in _keywords(json.loads(text))
+            if keyword not in _JSON_SCHEMA_2020_12
+        }
+        assert foreign == set()
+
     def test_the_event_schema_forbids_unknown_fields_and_private_visibility(self) -> None:
         schema = TypeAdapter(dict[str, Any]).validate_json(render_all()["event.json"])
         assert schema["additionalProperties"] is False
@@ -363,3 +374,31 @@ class TestBounds:
     def test_a_timestamp_outside_1900_to_2999_is_refused(self, moment: str) -> None:
         with pytest.raises(ValidationError, match="start_date"):
             Event.model_validate(event_data(start_date=moment))
+
+
+_JSON_SCHEMA_2020_12 = {
+    "$schema", "$id", "$ref", "$defs", "$comment", "title", "description", "default",
+    "examples", "deprecated", "readOnly", "writeOnly", "type", "enum", "const", "format",
+    "properties", "required", "additionalProperties", "patternProperties", "propertyNames",
+    "minProperties", "maxProperties", "items", "prefixItems", "contains", "minItems",
+    "maxItems", "uniqueItems", "minLength", "maxLength", "pattern", "minimum", "maximum",
+    "exclusiveMinimum", "exclusiveMaximum", "multipleOf", "anyOf", "oneOf", "allOf", "not",
+    "if", "then", "else", "dependentRequired", "dependentSchemas", "unevaluatedProperties",
+    "unevaluatedItems", "contentEncoding", "contentMediaType",
+}  # fmt: skip
+_NAMED_SUBSCHEMAS = {"properties", "$defs", "patternProperties", "dependentSchemas"}
+
+
+def _keywords(schema: Any) -> list[str]:
+    """Every keyword used in ``schema`` and its subschemas (property names aside)."""
+    if not isinstance(schema, dict):
+        return []
+    found = list(schema)
+    for keyword, value in schema.items():
+        if keyword in _NAMED_SUBSCHEMAS:
+            found += [k for sub in value.values() for k in _keywords(sub)]
+        elif isinstance(value, list) and keyword in {"anyOf", "oneOf", "allOf", "prefixItems"}:
+            found += [k for sub in value for k in _keywords(sub)]
+        elif isinstance(value, dict) and keyword not in {"default", "const", "examples"}:
+            found += _keywords(value)
+    return found
