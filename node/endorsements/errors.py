@@ -10,6 +10,7 @@ both as ``{"error": {"code", "message"}}``::
     EndorsementClosed (409)         a draft, withdrawn or expired endorsement takes no answer
     WrongContentVersion (409)       the answer is for another content version
     VoteConflict (409)              a member vote is open, already held, or did not pass
+    BallotsUnreadable (409)         the sealed ballots do not open with this node's secret_key
     SignatureRefused (422)          a signature does not verify (or a replica carries one)
     InvalidEndorsement (422)        a rule the schema cannot express
 """
@@ -52,6 +53,12 @@ class VoteConflict(FederationError):
     status_code = 409
     code = "vote_conflict"
     default_message = "The member vote does not allow this now."
+
+
+class BallotsUnreadable(FederationError):
+    status_code = 409
+    code = "ballots_unreadable"
+    default_message = "The vote's sealed ballots cannot be opened with this node's secret_key."
 
 
 class SignatureRefused(FederationError):

@@ -8,9 +8,11 @@ endorsement row: a race is only ever shared as part of an endorsement.
 one per signer. On the proposer they are folded in from signers' activities; on a replica
 they are the proposer's list, each verified by this node (``is_verified``).
 
-The member vote is a secret ballot. ``endorsement_ballot`` holds choices with no user and no
-time; ``endorsement_voter`` holds who may vote and whether they did, with no choice and no
-time. Ballot ids are random, so neither row order nor ids link the two tables.
+The member vote is a secret ballot. ``endorsement_voter`` holds who may vote and whether they
+did, with no choice and no time; ``endorsement_sealed_ballot`` holds the ballots cast while the
+vote is open, each sealed with a key the database never holds; ``endorsement_ballot`` holds
+the choices, with no user and no time, written all at once when the vote closes. Why that
+keeps a voter's row from being tied to her ballot is in ``node.endorsements.voting``.
 """
 
 from __future__ import annotations
@@ -143,7 +145,8 @@ class EndorsementVote(SQLModel, table=True):
 
 
 class EndorsementBallot(SQLModel, table=True):
-    """A choice, with nothing that says whose it is or when it was cast."""
+    """A counted choice, with nothing that says whose it is or when it was cast: written when
+    its vote closes, with the vote's other ballots, in the order of the choices."""
 
     __tablename__ = "endorsement_ballot"
 
@@ -152,6 +155,21 @@ class EndorsementBallot(SQLModel, table=True):
         foreign_key="endorsement_vote.id", max_length=36, index=True, ondelete="CASCADE"
     )
     choice: str = Field(max_length=8)
+
+
+class EndorsementSealedBallot(SQLModel, table=True):
+    """A ballot cast on an open vote: the choice sealed (``voting.seal``), nothing that says
+    whose it is or when it was cast. Opened, counted and deleted when the vote closes."""
+
+    __tablename__ = "endorsement_sealed_ballot"
+    # No rowid on SQLite: the rows sit in the order of their random ids, not of casting.
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    id: str = Field(default_factory=_uuid, primary_key=True, max_length=36)
+    vote_id: str = Field(
+        foreign_key="endorsement_vote.id", max_length=36, index=True, ondelete="CASCADE"
+    )
+    sealed: bytes = Field(sa_column=sa.Column(sa.LargeBinary(), nullable=False))
 
 
 class EndorsementVoter(SQLModel, table=True):

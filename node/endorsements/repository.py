@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+import uuid
+from collections.abc import Collection, Sequence
+from typing import Literal
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -13,6 +15,7 @@ from node.audit.models import AuditEntry
 from node.endorsements.models import (
     Endorsement,
     EndorsementBallot,
+    EndorsementSealedBallot,
     EndorsementSignatureRecord,
     EndorsementState,
     EndorsementVote,
@@ -117,13 +120,25 @@ async def answer_history(session: AsyncSession, *, endorsement_id: str) -> list[
 
 
 async def vote_for(
-    session: AsyncSession, *, endorsement_id: str, content_version: int
+    session: AsyncSession,
+    *,
+    endorsement_id: str,
+    content_version: int,
+    lock: Literal["share", "update"] | None = None,
 ) -> EndorsementVote | None:
-    result = await session.execute(
+    """``lock`` (PostgreSQL; SQLite has one writer at a time): a ballot is cast under a share
+    lock and the vote closed under an update lock, so the count waits for ballots being cast
+    and a ballot cast after the count sees the vote closed."""
+    query = (
         select(EndorsementVote)
         .where(col(EndorsementVote.endorsement_id) == endorsement_id)
         .where(col(EndorsementVote.content_version) == content_version)
     )
+    if lock is not None:
+        query = query.with_for_update(read=lock == "share").execution_options(
+            populate_existing=True
+        )
+    result = await session.execute(query)
     return result.scalar_one_or_none()
 
 
@@ -148,6 +163,30 @@ async def mark_voted(session: AsyncSession, *, vote_id: str, user_id: int) -> bo
 
 async def voter(session: AsyncSession, *, vote_id: str, user_id: int) -> EndorsementVoter | None:
     return await session.get(EndorsementVoter, (vote_id, user_id))
+
+
+async def sealed_ballots(session: AsyncSession, *, vote_id: str) -> list[bytes]:
+    result = await session.execute(
+        select(col(EndorsementSealedBallot.sealed)).where(
+            col(EndorsementSealedBallot.vote_id) == vote_id
+        )
+    )
+    return [bytes(sealed) for sealed in result.scalars()]
+
+
+async def delete_sealed_ballots(session: AsyncSession, *, vote_id: str) -> None:
+    await session.execute(
+        delete(EndorsementSealedBallot).where(col(EndorsementSealedBallot.vote_id) == vote_id)
+    )
+
+
+async def write_ballots(session: AsyncSession, *, vote_id: str, choices: Sequence[str]) -> None:
+    """Insert the ballots in the order given, in one statement (one transaction)."""
+    if choices:
+        await session.execute(
+            insert(EndorsementBallot),
+            [{"id": str(uuid.uuid4()), "vote_id": vote_id, "choice": choice} for choice in choices],
+        )
 
 
 async def tally(session: AsyncSession, *, vote_id: str) -> dict[str, int]:

@@ -2,11 +2,43 @@
 
 An admin opens a vote on the content version the group will sign; every active user of this
 node (members, organizers and admins alike) is eligible, fixed when the vote opens. Each
-eligible user votes once: yes, no or abstain. It is a secret ballot: the choice goes into
-``endorsement_ballot`` (no user, no time, a random id) and the fact of voting into
-``endorsement_voter`` (no choice, no time), so no row links a person to a choice. Counts stay
-hidden until the admin closes the vote. It passes when yes reaches the threshold (default 2/3)
-of the yes and no votes cast (abstentions count as cast, not in the ratio).
+eligible user votes once: yes, no or abstain. Counts stay hidden until the admin closes the
+vote. It passes when yes reaches the threshold (default 2/3) of the yes and no votes cast
+(abstentions count as cast, not in the ratio).
+
+It is a secret ballot, against the node's admins and against anyone who reads its database::
+
+    cast   one transaction: endorsement_voter.has_voted = true      (who; no choice, no time)
+                            + endorsement_sealed_ballot (random id, seal(choice))
+    close  one transaction: open every sealed ballot of the vote, write them all to
+                            endorsement_ballot in the order of the choices (abstain, no, yes),
+                            with random ids; delete the sealed ones; store the counts
+
+The sealed ballot is what makes the vote both durable and unlinkable. It is written with the
+voter's flag, so a vote acknowledged is never lost (a restart, a crash) and nobody votes twice;
+it is sealed (AES-256-GCM, a fresh random nonce, every choice padded to the same length) with
+a key derived from the vote's id and the node's ``secret_key``, which lives in ``node.toml``
+(or the environment) and never in the database. The plain choices are written only at the
+count, all together.
+
+What someone with SQL access to the database (its rows, and its history: PostgreSQL's ``xmin``,
+``ctid`` and WAL; SQLite's rowids, page order and WAL) can learn: who was eligible and who has
+voted (on PostgreSQL, from ``xmin``, roughly in which order); how many ballots are cast while
+the vote is open; after it closes, the counts. What they cannot learn is how anyone voted.
+While the vote is open the only trace of a choice is its seal: all seals have the same length
+and two equal choices never give equal seals, so even which ballots agree is hidden. Once it
+closes, every ballot row was written by the one closing transaction, which wrote no voter's
+row; its position is its choice's place among the counts, and its id is random, so neither a
+transaction id, nor an id, nor an order, nor a time ties a ballot to a voter. (Batches flushed
+every k ballots would have told which group of voters cast which group of choices: a batch
+of all "yes" names its voters. Sealing keeps everyone who voted in one anonymity set.)
+
+The limit: whoever holds ``secret_key`` as well as the database, or its history, from while the
+vote was open (a WAL archive, a backup taken then; ``ipo-node backup`` holds both) can open
+the seals and tie each to the flag written in the same transaction. That person could as well
+read the running process; keep ``node.toml`` and backups away from database readers. A node
+whose ``secret_key`` changed while a vote was open cannot count it: closing refuses
+(``ballots_unreadable``) and changes nothing until the key is restored.
 
 Nothing here leaves the node; only the optional summary {eligible, cast, yes, no}, inside a
 signature the admin chooses to attach it to.
@@ -14,6 +46,13 @@ signature the admin chooses to attach it to.
 
 from __future__ import annotations
 
+import os
+from typing import Literal
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from federation.storage import utcnow
@@ -21,6 +60,7 @@ from node.audit.service import Actor, record
 from node.config import Settings
 from node.endorsements import repository, sharing
 from node.endorsements.errors import (
+    BallotsUnreadable,
     EndorsementClosed,
     EndorsementNotFound,
     NotARequiredSigner,
@@ -28,7 +68,7 @@ from node.endorsements.errors import (
 )
 from node.endorsements.models import (
     Endorsement,
-    EndorsementBallot,
+    EndorsementSealedBallot,
     EndorsementVote,
     EndorsementVoter,
     VoteOpen,
@@ -37,6 +77,45 @@ from node.endorsements.models import (
 )
 from node.errors import PermissionDenied
 from schemas.endorsement import VoteSummary
+
+CHOICES = ("abstain", "no", "yes")  # also the order ballots are written in at the count
+SEALED_WIDTH = max(len(choice) for choice in CHOICES)  # every choice is padded to this
+NONCE_BYTES = 12
+
+
+def _seal_key(settings: Settings, vote_id: str) -> AESGCM:
+    key = HKDF(
+        algorithm=hashes.SHA256(),
+        length=32,
+        salt=None,
+        info=f"ipo-node ballot seal v1 {vote_id}".encode(),
+    ).derive(settings.secret_key.encode())
+    return AESGCM(key)
+
+
+def seal(choice: str, *, vote_id: str, settings: Settings) -> bytes:
+    """The choice, unreadable without the node's ``secret_key``: nonce and ciphertext, the
+    same length for every choice."""
+    nonce = os.urandom(NONCE_BYTES)
+    plain = choice.encode("ascii").ljust(SEALED_WIDTH)
+    return nonce + _seal_key(settings, vote_id).encrypt(nonce, plain, None)
+
+
+def unseal(sealed: bytes, *, vote_id: str, settings: Settings) -> str:
+    try:
+        plain = _seal_key(settings, vote_id).decrypt(
+            sealed[:NONCE_BYTES], sealed[NONCE_BYTES:], None
+        )
+    except InvalidTag:
+        plain = b""
+    choice = plain.decode("ascii", errors="replace").rstrip()
+    if choice not in CHOICES:
+        raise BallotsUnreadable(
+            "The vote's sealed ballots do not open with this node's secret_key: it changed "
+            "since the vote opened. Put back the secret_key of node.toml that was in use "
+            "then, and close the vote again; nothing was counted."
+        )
+    return choice
 
 
 def passed(vote: EndorsementVote) -> bool:
@@ -62,9 +141,17 @@ async def _endorsement(
     return endorsement
 
 
-async def _current_vote(session: AsyncSession, endorsement: Endorsement) -> EndorsementVote | None:
+async def _current_vote(
+    session: AsyncSession,
+    endorsement: Endorsement,
+    *,
+    lock: Literal["share", "update"] | None = None,
+) -> EndorsementVote | None:
     return await repository.vote_for(
-        session, endorsement_id=endorsement.id, content_version=endorsement.content_version
+        session,
+        endorsement_id=endorsement.id,
+        content_version=endorsement.content_version,
+        lock=lock,
     )
 
 
@@ -111,23 +198,35 @@ async def cast_ballot(
     session: AsyncSession, *, endorsement_id: str, user_id: int, choice: str, settings: Settings
 ) -> None:
     endorsement = await _endorsement(session, endorsement_id, settings)
-    vote = await _current_vote(session, endorsement)
+    vote = await _current_vote(session, endorsement, lock="share")
     if vote is None or vote.state is not VoteState.open:
         raise VoteConflict("No member vote is open on this endorsement.")
     if not await repository.mark_voted(session, vote_id=vote.id, user_id=user_id):
         if await repository.voter(session, vote_id=vote.id, user_id=user_id) is None:
             raise PermissionDenied("You were not a member when this vote opened.")
         raise VoteConflict("You have already voted.")
-    session.add(EndorsementBallot(vote_id=vote.id, choice=choice))
+    # Sealed, beside the flag: durable and counted once, yet unreadable (module docstring).
+    session.add(
+        EndorsementSealedBallot(
+            vote_id=vote.id, sealed=seal(choice, vote_id=vote.id, settings=settings)
+        )
+    )
 
 
 async def close_vote(
     session: AsyncSession, *, endorsement_id: str, actor: Actor, settings: Settings
 ) -> EndorsementVote:
     endorsement = await _endorsement(session, endorsement_id, settings)
-    vote = await _current_vote(session, endorsement)
+    vote = await _current_vote(session, endorsement, lock="update")
     if vote is None or vote.state is not VoteState.open:
         raise VoteConflict("No member vote is open on this endorsement.")
+    sealed = await repository.sealed_ballots(session, vote_id=vote.id)
+    choices = [unseal(ballot, vote_id=vote.id, settings=settings) for ballot in sealed]
+    # In the order of the choices, not of casting: the order says only what the counts say.
+    await repository.write_ballots(
+        session, vote_id=vote.id, choices=sorted(choices, key=CHOICES.index)
+    )
+    await repository.delete_sealed_ballots(session, vote_id=vote.id)
     counts = await repository.tally(session, vote_id=vote.id)
     vote.yes, vote.no, vote.abstain = (
         counts.get("yes", 0),
