@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import secrets
 import uuid
@@ -17,6 +18,7 @@ from federation.models import OutboxActivity
 from node.accounts.models import Role
 from node.endorsements.models import EndorsementBallot, EndorsementVoter
 from node.main import create_app
+from node.migrate import downgrade_to, upgrade_to_head
 from tests.endorsements import (
     ENDORSEMENTS,
     answer,
@@ -266,6 +268,52 @@ class TestBallotsCannotBeLinked:
             closed = await restored.client_with(admin_token).post(f"{vote_url}/close")
         assert closed.status_code == 200, closed.text
         assert counts(closed.json()) == (2, 1, 1, 4)
+
+
+class TestBallotsWrittenBeforeTheUpgrade:
+    async def test_are_written_again_apart_from_their_voters(self, nodes):
+        # Given a closed vote whose ballots were written as the code before revision 0010 wrote
+        # them: each in its voter's transaction, beside her flag, in voting order
+        _, ward30, held = await received(nodes)
+        admin, vote_url, _ = await members_vote(ward30, held, VOTING_ORDER)
+        assert (await admin.post(f"{vote_url}/close")).status_code == 200
+        database_url = ward30.settings.database_url
+        await asyncio.to_thread(downgrade_to, database_url, "0008")
+        [(vote_id,)] = await raw(ward30, "SELECT id FROM endorsement_vote")
+        voters = await raw(
+            ward30, "SELECT user_id FROM endorsement_voter WHERE has_voted ORDER BY user_id"
+        )
+        async with ward30.session() as session:
+            await session.execute(sa.text("DELETE FROM endorsement_ballot"))
+        for (user_id,), choice in zip(voters, VOTING_ORDER, strict=True):
+            async with ward30.session() as session:
+                await session.execute(
+                    sa.text(
+                        "UPDATE endorsement_voter SET has_voted = TRUE "
+                        "WHERE vote_id = :vote AND user_id = :user"
+                    ),
+                    {"vote": vote_id, "user": user_id},
+                )
+                await session.execute(
+                    sa.text("INSERT INTO endorsement_ballot VALUES (:id, :vote, :choice)"),
+                    {"id": str(uuid.uuid4()), "vote": vote_id, "choice": choice},
+                )
+        before = await raw(ward30, ballots_as_written(ward30))
+        assert [choice for _, choice in before] == list(VOTING_ORDER)
+        # When the node's database is upgraded
+        await asyncio.to_thread(upgrade_to_head, database_url)
+        # Then the same ballots are there, in the order of the choices, under new random ids
+        after = await raw(ward30, ballots_as_written(ward30))
+        assert [choice for _, choice in after] == sorted(VOTING_ORDER)
+        assert not {ballot_id for ballot_id, _ in after} & {ballot_id for ballot_id, _ in before}
+        assert all(uuid.UUID(ballot_id).version == 4 for ballot_id, _ in after)
+        if not ward30.settings.is_sqlite:
+            # And on PostgreSQL none shares a transaction id with a voter's row any more
+            flags = await raw(ward30, "SELECT xmin::text FROM endorsement_voter WHERE has_voted")
+            written = await raw(ward30, "SELECT xmin::text FROM endorsement_ballot")
+            assert not {xid for (xid,) in flags} & {xid for (xid,) in written}
+        # And the vote reads as it did
+        assert counts((await admin.get(vote_url)).json()) == (3, 2, 1, 6)
 
 
 class TestPermissions:

@@ -1,7 +1,10 @@
 """sealed ballots
 
 A cast ballot is kept sealed until its vote closes, then written to ``endorsement_ballot`` with
-the others (see ``node.endorsements.voting``).
+the others (see ``node.endorsements.voting``). Ballots written before this revision were
+written by their voter's own transaction, in voting order; they are written again here, all
+in this one transaction, ordered by vote and choice, with new random ids, so that no ballot
+row shares a transaction id or a position with a voter's row any more.
 
 Revision ID: 0010
 Revises: 0008
@@ -9,6 +12,8 @@ Created: 2026-12-08
 """
 
 from __future__ import annotations
+
+import uuid
 
 import sqlalchemy as sa
 import sqlmodel
@@ -19,6 +24,12 @@ down_revision = "0008"
 branch_labels = None
 depends_on = None
 
+ballot = sa.table(
+    "endorsement_ballot",
+    sa.column("id", sa.String),
+    sa.column("vote_id", sa.String),
+    sa.column("choice", sa.String),
+)
 sealed_ballot = sa.table("endorsement_sealed_ballot", sa.column("id", sa.String))
 
 
@@ -41,6 +52,18 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_endorsement_sealed_ballot_vote_id"), ["vote_id"], unique=False
         )
+
+    connection = op.get_bind()
+    kept = connection.execute(
+        sa.select(ballot.c.vote_id, ballot.c.choice).order_by(ballot.c.vote_id, ballot.c.choice)
+    ).all()
+    if kept:
+        connection.execute(sa.delete(ballot))
+        connection.execute(
+            sa.insert(ballot),
+            [{"id": str(uuid.uuid4()), "vote_id": vote_id, "choice": choice}
+             for vote_id, choice in kept],
+        )  # fmt: skip
 
 
 def downgrade() -> None:
