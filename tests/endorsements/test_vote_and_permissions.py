@@ -272,7 +272,7 @@ class TestBallotsCannotBeLinked:
 
 class TestBallotsWrittenBeforeTheUpgrade:
     async def test_are_written_again_apart_from_their_voters(self, nodes):
-        # Given a closed vote whose ballots were written as the code before revision 0010 wrote
+        # Given a closed vote whose ballots were written as the code before revision 0009 wrote
         # them: each in its voter's transaction, beside her flag, in voting order
         _, ward30, held = await received(nodes)
         admin, vote_url, _ = await members_vote(ward30, held, VOTING_ORDER)

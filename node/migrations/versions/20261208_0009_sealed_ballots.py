@@ -6,7 +6,7 @@ written by their voter's own transaction, in voting order; they are written agai
 in this one transaction, ordered by vote and choice, with new random ids, so that no ballot
 row shares a transaction id or a position with a voter's row any more.
 
-Revision ID: 0010
+Revision ID: 0009
 Revises: 0008
 Created: 2026-12-08
 """
@@ -19,7 +19,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-revision = "0010"
+revision = "0009"
 down_revision = "0008"
 branch_labels = None
 depends_on = None
