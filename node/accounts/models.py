@@ -56,6 +56,28 @@ class ApiToken(SQLModel, table=True):
     revoked_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
 
 
+FEED_SECRET_PREFIX = "ipofeed_"  # noqa: S105 -- a prefix, not a secret
+
+
+class CalendarFeedSecret(SQLModel, table=True):
+    """The secret in a user's calendar feed address: it reads her coalition calendar feed and
+    opens nothing else. One per user; making a new one replaces it.
+
+    The secret is a selector, stored as is to find the row, and a verifier, of which only the
+    SHA-256 is stored and compared in constant time: a database dump holds no usable address.
+    """
+
+    __tablename__ = "calendar_feed_secret"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(
+        foreign_key="user_account.id", ondelete="CASCADE", sa_column_kwargs={"unique": True}
+    )
+    selector: str = Field(max_length=16, sa_column_kwargs={"unique": True})
+    verifier_hash: str = Field(max_length=64)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
+
+
 class WebSession(SQLModel, table=True):
     """A browser login. The cookie holds a random id; its SHA-256 is the key here."""
 
@@ -124,3 +146,17 @@ class TokenCreated(BaseModel):
     id: int
     name: str
     token: str = PydanticField(description="Shown once. Send it as `Authorization: Bearer ...`.")
+
+
+class CalendarFeed(BaseModel):
+    """Whether you have a calendar feed address, and since when (the address is not kept)."""
+
+    created_at: datetime
+
+
+class CalendarFeedCreated(BaseModel):
+    url: str = PydanticField(
+        description="Shown once: give it to your calendar app. It reads your coalition calendar "
+        "and nothing else; making a new one or deleting it stops this one at once."
+    )
+    created_at: datetime

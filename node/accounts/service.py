@@ -1,25 +1,31 @@
-"""Accounts: passwords, bearer tokens, browser sessions, and user management.
+"""Accounts: passwords, bearer tokens, calendar feed secrets, browser sessions, and users.
 
-Secrets (tokens, session ids) are random, shown to their owner once, and stored only as their
-SHA-256, so a database dump does not hold a usable credential. Passwords use Argon2id.
+Secrets (tokens, feed secrets, session ids) are random, shown to their owner once, and stored
+only as their SHA-256, so a database dump does not hold a usable credential. Passwords use
+Argon2id. Each kind of secret opens only its own door: a bearer token never reads the feed,
+a feed secret never authenticates anything else.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
+import re
 import secrets
 from datetime import timedelta
 from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import func, update
+from sqlalchemy import delete, func, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from federation.storage import utcnow
 from node.accounts.models import (
+    FEED_SECRET_PREFIX,
     ApiToken,
+    CalendarFeedSecret,
     Role,
     User,
     UserCreate,
@@ -27,10 +33,16 @@ from node.accounts.models import (
     WebSession,
 )
 from node.accounts.passwords import password_hasher
-from node.audit.service import Actor, record
+from node.audit.service import SYSTEM, Actor, record
 from node.errors import Conflict, InvalidInput, NotAuthenticated, NotFound
 
 TOKEN_PREFIX = "ipo_"  # noqa: S105 -- a prefix, not a secret
+_SELECTOR_BYTES = 8  # 16 hex characters: finds the row, is not what proves anything
+_VERIFIER_BYTES = 32  # 256 bits, the part that is the secret
+_FEED_SECRET = re.compile(
+    re.escape(FEED_SECRET_PREFIX)
+    + rf"(?P<selector>[0-9a-f]{{{2 * _SELECTOR_BYTES}}})(?P<verifier>[A-Za-z0-9_-]{{43}})"
+)
 
 
 @cache
@@ -196,6 +208,99 @@ async def user_for_token(session: AsyncSession, *, plain: str) -> User | None:
     return user if user is not None and user.is_active else None
 
 
+async def revoke_exposed_token(session: AsyncSession, *, plain: str, where: str) -> bool:
+    """Revoke an API token found where anyone may read it (``where`` says where, for the
+    audit log); True if it was a live token."""
+    if not plain.startswith(TOKEN_PREFIX):
+        return False
+    result = await session.execute(
+        select(ApiToken).where(
+            col(ApiToken.token_hash) == _digest(plain), col(ApiToken.revoked_at).is_(None)
+        )
+    )
+    token = result.scalar_one_or_none()
+    if token is None:
+        return False
+    token.revoked_at = utcnow()
+    session.add(token)
+    await record(
+        session,
+        actor=SYSTEM,
+        action="token.revoke",
+        object_type="user",
+        object_id=token.user_id,
+        detail={"token_id": token.id, "reason": f"exposed in {where}"},
+    )
+    return True
+
+
+async def get_feed_secret(session: AsyncSession, *, user: User) -> CalendarFeedSecret | None:
+    """The user's calendar feed secret (its row: the secret itself is not kept), if any."""
+    result = await session.execute(
+        select(CalendarFeedSecret).where(col(CalendarFeedSecret.user_id) == _id(user))
+    )
+    return result.scalar_one_or_none()
+
+
+async def make_feed_secret(
+    session: AsyncSession, *, user: User, actor: Actor
+) -> tuple[CalendarFeedSecret, str]:
+    """A new calendar feed secret for ``user``, replacing hers (which stops working at once).
+
+    The plain secret is returned once and never stored."""
+    # Lock her account row so that two clicks at once replace, not collide (PostgreSQL; SQLite
+    # writes one transaction at a time anyway).
+    await session.execute(select(User.id).where(col(User.id) == _id(user)).with_for_update())
+    row = await get_feed_secret(session, user=user)
+    replacing = row is not None
+    row = row or CalendarFeedSecret(user_id=_id(user), selector="", verifier_hash="")
+    selector = secrets.token_hex(_SELECTOR_BYTES)
+    verifier = secrets.token_urlsafe(_VERIFIER_BYTES)
+    row.selector = selector
+    row.verifier_hash = _digest(verifier)
+    row.created_at = utcnow()
+    session.add(row)
+    await session.flush()
+    await record(
+        session,
+        actor=actor,
+        action="calendar_feed.replace" if replacing else "calendar_feed.create",
+        object_type="user",
+        object_id=user.id,
+    )
+    return row, FEED_SECRET_PREFIX + selector + verifier
+
+
+async def revoke_feed_secret(session: AsyncSession, *, user: User, actor: Actor) -> None:
+    """Delete the user's feed secret: her feed address answers 401 from now on."""
+    row = await get_feed_secret(session, user=user)
+    if row is None:
+        raise NotFound("You have no calendar feed address.")
+    await session.delete(row)
+    await record(
+        session, actor=actor, action="calendar_feed.revoke", object_type="user", object_id=user.id
+    )
+
+
+async def user_for_feed_secret(session: AsyncSession, *, plain: str) -> User | None:
+    """The active user whose feed secret this is, or None (unknown, replaced, revoked)."""
+    parts = _FEED_SECRET.fullmatch(plain)
+    if parts is None:
+        return None
+    result = await session.execute(
+        select(User, CalendarFeedSecret)
+        .join(CalendarFeedSecret, col(CalendarFeedSecret.user_id) == col(User.id))
+        .where(col(CalendarFeedSecret.selector) == parts["selector"])
+    )
+    row = result.one_or_none()
+    if row is None:
+        return None
+    user, feed = row
+    if not hmac.compare_digest(feed.verifier_hash, _digest(parts["verifier"])):
+        return None
+    return user if user.is_active else None
+
+
 async def start_web_session(
     session: AsyncSession, *, user: User, lifetime: timedelta
 ) -> tuple[str, WebSession]:
@@ -238,11 +343,15 @@ async def end_web_session(session: AsyncSession, *, cookie: str) -> None:
 
 
 async def revoke_all_credentials(session: AsyncSession, *, user_id: int | None) -> None:
-    """End every session and token of a user (password change, deactivation)."""
+    """End every session, token and feed secret of a user (password change, deactivation,
+    erasure)."""
     await session.execute(
         update(ApiToken)
         .where(col(ApiToken.user_id) == user_id, col(ApiToken.revoked_at).is_(None))
         .values(revoked_at=utcnow())
+    )
+    await session.execute(
+        delete(CalendarFeedSecret).where(col(CalendarFeedSecret.user_id) == user_id)
     )
     result = await session.execute(select(WebSession).where(col(WebSession.user_id) == user_id))
     for row in result.scalars():
