@@ -34,6 +34,7 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from federation.errors import FederationError
+from node.ops.logging import redact_path
 
 log = logging.getLogger(__name__)
 
@@ -200,7 +201,7 @@ def install_error_handlers(app: FastAPI, *, html_page: HtmlErrorPage | None = No
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        log.exception("unhandled error on %s %s", request.method, redact_path(request.url.path))
         return error_response(500, "internal_error", "Something broke on this node; it is logged.")
 
 

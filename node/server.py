@@ -17,6 +17,8 @@ def run_server(settings: Settings, *, host: str, port: int) -> None:
         host=host,
         port=port,
         log_config=None,
+        # Its access log prints query strings; RequestLog logs each request instead.
+        access_log=False,
         proxy_headers=True,
         server_header=False,
     )
