@@ -15,9 +15,16 @@ them (members: this node's and the relayed ones; organizers: all). On top of tha
   former allies' items: nothing updates them any more (a cancellation would never reach the
   subscriber's phone), and a calendar app cannot show the "former ally" mark the page shows.
 
-The feed is not anonymous (it carries coalition-visible items): a logged-in browser, a bearer
-token, or ``?token=<API token>`` for calendar apps, which cannot log in. A token made for the
-purpose (``POST /api/v1/me/tokens`` with name "calendar") can be revoked on its own.
+The feed is not anonymous (it carries coalition-visible items), and calendar apps cannot log
+in, so each user gets her own feed address, ``/coalition/calendar/<feed secret>.ics``: the
+secret is a credential of its own (``accounts.service.make_feed_secret``) that reads her feed,
+with what her role may see, and opens nothing else; she replaces or deletes it on the calendar
+page or at ``/api/v1/me/calendar-feed``. The feed takes nothing else either: a bearer token,
+a session cookie or an API token in the address are all refused, so that an address that
+leaks (calendar apps sync it, people paste it) never carries more than the calendar. The
+secret is a path segment, not a query parameter, and the request log redacts it
+(``node.ops.logging``). The old address, ``/coalition/calendar.ics?token=<API token>``,
+answers 401, says where the new one is made, and revokes a live API token that arrives there.
 """
 
 from __future__ import annotations
@@ -26,18 +33,18 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Path, Query, Response, status
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from federation.peers import list_peers
 from federation.storage import utcnow
 from node.accounts import service as accounts
-from node.accounts.models import Role
+from node.accounts.models import CalendarFeed, CalendarFeedCreated, Role
 from node.canvass import service as canvass
 from node.canvass.models import CallStatus, CanvassCall, CanvassShift, ShiftStatus
 from node.config import Settings
-from node.deps import MaybeUser, SessionDep, SettingsDep
-from node.errors import ERROR_RESPONSES, NotAuthenticated
+from node.deps import CurrentUser, SessionDep, SettingsDep
+from node.errors import ERROR_RESPONSES, NotAuthenticated, NotFound, error_response
 from node.events import ics, repository, sharing
 from node.events.models import Event, EventStatus, EventType, Origin, Visibility
 from node.events.service import visible_levels
@@ -215,43 +222,111 @@ def _shift_entry(call: CanvassCall, shift: CanvassShift, known: dict[str, Origin
 
 router = APIRouter(tags=["feeds"], responses=ERROR_RESPONSES)
 
+FEED_PATH = "/coalition/calendar/{secret}.ics"
+RETIRED_FEED_PATH = "/coalition/calendar.ics"
+MAKE_ONE = "Make your calendar feed address on the calendar page (/calendar)."
+
+
+def feed_url(settings: Settings, secret: str) -> str:
+    return settings.public_url + FEED_PATH.format(secret=secret)
+
 
 @router.get(
-    "/coalition/calendar.ics",
+    FEED_PATH,
     response_class=Response,
     responses={
         200: {"content": {"text/calendar": {}}, "description": "An iCalendar feed."},
-        401: {"description": "No login, bearer token or `token`, or an unknown token."},
+        401: {"description": "Not a feed secret, or one that was replaced or deleted."},
     },
 )
 async def coalition_calendar_feed(
+    secret: Annotated[str, Path(description="Your feed secret, from your feed address.")],
     session: SessionDep,
     settings: SettingsDep,
-    principal: MaybeUser,
-    token: Annotated[
-        str | None,
-        Query(description="An API token of yours, for calendar apps that cannot log in."),
-    ] = None,
 ) -> Response:
     """This node's and its allies' shared events, forums and canvass shifts that are not over.
 
-    For members: log in, send a bearer token, or add `?token=` with an API token (make one
-    just for this: `POST /api/v1/me/tokens`). Never private items, never former allies'.
-    Cancelled items stay with `STATUS:CANCELLED`; UIDs are object ids, SEQUENCE follows the
-    version.
+    The address is personal (make it at `POST /api/v1/me/calendar-feed` or on the calendar
+    page) and shows what its owner's role may see, never private items, never former allies'.
+    Nothing but the feed secret in the address is accepted here. Cancelled items stay with
+    `STATUS:CANCELLED`; UIDs are object ids, SEQUENCE follows the version.
     """
-    role = principal.role if principal else None
-    if role is None and token:
-        user = await accounts.user_for_token(session, plain=token)
-        role = user.role if user else None
-        if role is None:
-            raise NotAuthenticated("This feed token is unknown or revoked; make a new one.")
-    if role is None:
-        raise NotAuthenticated("The coalition calendar is for members: add ?token=<API token>.")
+    user = await accounts.user_for_feed_secret(session, plain=secret)
+    if user is None:
+        raise NotAuthenticated(
+            "This calendar feed address is unknown, or was replaced or turned off. " + MAKE_ONE
+        )
     entries = await gather(
-        session, role=role, settings=settings, ends_after=utcnow(), for_feed=True
+        session, role=user.role, settings=settings, ends_after=utcnow(), for_feed=True
     )
     body = ics.render_calendar(
         [entry.item for entry in entries], calendar_name=f"{settings.name}: coalition"
     )
-    return Response(content=body, media_type=ics.MEDIA_TYPE)
+    # Member-level content at a secret address: no shared cache keeps a copy.
+    return Response(content=body, media_type=ics.MEDIA_TYPE, headers={"Cache-Control": "private"})
+
+
+@router.get(
+    RETIRED_FEED_PATH,
+    deprecated=True,
+    responses={401: {"description": "Always: this address no longer serves the feed."}},
+)
+async def retired_coalition_calendar_feed(
+    session: SessionDep,
+    token: Annotated[
+        str | None, Query(description="An API token: it is revoked, and nothing is served.")
+    ] = None,
+) -> Response:
+    """The old feed address, which took an API token (`?token=`): it serves nothing now.
+
+    An API token opens the whole API, and an address that carries one is synced by calendar
+    apps, pasted and logged, so a token that still arrives here is revoked on sight (the
+    audit log says why). Every user makes her own feed address instead
+    (`POST /api/v1/me/calendar-feed`).
+    """
+    if token and await accounts.revoke_exposed_token(
+        session, plain=token, where="a calendar feed address"
+    ):
+        # Answered, not raised: a raise would roll the revocation back.
+        refusal = NotAuthenticated(
+            "API tokens no longer open the calendar feed, and this one was in a feed address, "
+            "where others can read it: it is revoked now. " + MAKE_ONE
+        )
+        return error_response(
+            refusal.status_code, refusal.code, refusal.message, headers=refusal.headers
+        )
+    raise NotAuthenticated(
+        "The coalition calendar moved to a personal feed address; API tokens no longer open "
+        "it. " + MAKE_ONE
+    )
+
+
+MY_FEED_PATH = "/api/v1/me/calendar-feed"
+
+
+@router.get(MY_FEED_PATH, response_model=CalendarFeed)
+async def get_calendar_feed(principal: CurrentUser, session: SessionDep) -> CalendarFeed:
+    """Whether you have a calendar feed address, and since when (404: you have none)."""
+    feed = await accounts.get_feed_secret(session, user=principal.user)
+    if feed is None:
+        raise NotFound("You have no calendar feed address: POST here to make one.")
+    return CalendarFeed(created_at=feed.created_at)
+
+
+@router.post(MY_FEED_PATH, response_model=CalendarFeedCreated, status_code=status.HTTP_201_CREATED)
+async def make_calendar_feed(
+    principal: CurrentUser, session: SessionDep, settings: SettingsDep, response: Response
+) -> CalendarFeedCreated:
+    """A new calendar feed address, in this answer only. It replaces the one you had, which
+    stops working at once."""
+    response.headers["Cache-Control"] = "no-store"
+    feed, secret = await accounts.make_feed_secret(
+        session, user=principal.user, actor=principal.actor
+    )
+    return CalendarFeedCreated(url=feed_url(settings, secret), created_at=feed.created_at)
+
+
+@router.delete(MY_FEED_PATH, status_code=status.HTTP_204_NO_CONTENT)
+async def delete_calendar_feed(principal: CurrentUser, session: SessionDep) -> None:
+    """Turn your calendar feed address off; it answers 401 from now on."""
+    await accounts.revoke_feed_secret(session, user=principal.user, actor=principal.actor)
