@@ -3,6 +3,10 @@
 Entries come from :func:`node.events.coalition_feed.gather`, the same list the coalition ICS
 feed serves, so the page and a subscribed phone agree. Filters narrow it by ward, type and
 origin group; they are query parameters, so a filtered view can be bookmarked and shared.
+
+The page is also where a user makes, replaces and turns off her own feed address. Only its
+hash is kept, so the address is shown once, on the page that answers making it (not cached);
+replacing or turning it off breaks her subscribed calendar apps, so both ask first.
 """
 
 from __future__ import annotations
@@ -10,20 +14,22 @@ from __future__ import annotations
 import calendar as calendar_grid
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from typing import Annotated
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
-from fastapi import Request
-from fastapi.responses import HTMLResponse
+from fastapi import Form, Request
+from fastapi.responses import HTMLResponse, Response
 
 from federation.storage import utcnow
+from node.accounts import service as accounts
 from node.deps import SessionDep, SettingsDep
-from node.errors import InvalidInput
+from node.errors import Conflict, InvalidInput
 from node.events import coalition_feed, sharing
 from node.events.coalition_feed import SHIFT_TYPE, TYPES, Entry
 from node.events.models import DEFAULT_TIMEZONE
 from node.web.deps import PageUser
-from node.web.rendering import page_router, render
+from node.web.rendering import page_router, redirect, render
 from schemas.base import FIRST_YEAR, LAST_YEAR
 
 router = page_router()
@@ -165,7 +171,48 @@ async def calendar_page(
             ),
             "type_label": type_label,
             "zone": ZONE,
-            "feed_url": f"{settings.public_url}/coalition/calendar.ics",
+            "my_feed": await accounts.get_feed_secret(session, user=principal.user),
             "public_feed_url": f"{settings.public_url}/calendar.ics",
         },
+    )
+
+
+@router.post("/calendar/feed")
+async def make_feed(
+    request: Request,
+    principal: PageUser,
+    session: SessionDep,
+    settings: SettingsDep,
+    replace: Annotated[str, Form()] = "",
+) -> Response:
+    """Make her feed address, or replace it once she confirmed; the answer shows it once."""
+    if replace != "yes" and await accounts.get_feed_secret(session, user=principal.user):
+        # A second tab, or a stale page: replacing breaks her calendar apps, so it is asked.
+        raise Conflict(
+            "You already have a calendar feed address. To replace it, use "
+            "Make a new address on the calendar page and confirm."
+        )
+    feed, secret = await accounts.make_feed_secret(
+        session, user=principal.user, actor=principal.actor
+    )
+    response = render(
+        request,
+        "calendar_feed.html",
+        {
+            "url": coalition_feed.feed_url(settings, secret),
+            "created_at": feed.created_at,
+            "zone": ZONE,
+        },
+        status_code=201,
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@router.post("/calendar/feed/revoke")
+async def revoke_feed(principal: PageUser, session: SessionDep) -> Response:
+    await accounts.revoke_feed_secret(session, user=principal.user, actor=principal.actor)
+    return redirect(
+        "/calendar#feeds",
+        notice="Your calendar feed address is turned off: calendar apps using it get nothing.",
     )

@@ -1,10 +1,12 @@
-"""The coalition calendar page: an ally's shared work with its name, filters, the month grid."""
+"""The coalition calendar page: an ally's shared work with its name, filters, the month grid,
+and her own feed address."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable
 
+import httpx
 import pytest
 from playwright.async_api import Browser, expect
 
@@ -13,6 +15,7 @@ from tests.canvass.helpers import call_body
 from tests.events import create_event, soon
 from tests.nodes import NodeFactory, TestNode, deliver_all
 from tests.web.browser import fits_phone_width, logged_in_page, screenshot
+from tests.web.page_client import page_client
 from tests.worlds import spec, star
 
 Serve = Callable[[TestNode], Awaitable[str]]
@@ -147,3 +150,103 @@ class TestBadInput:
             response = await client.get("/calendar", params={"view": view, "month": month})
             assert response.status_code == 422, response.text
             assert "years 1900 to 2999" in response.text
+
+
+class TestHerFeedAddress:
+    @pytest.mark.parametrize("phone", [False, True], ids=["desktop", "phone"])
+    async def test_she_makes_it_replaces_it_and_turns_it_off(
+        self, node: TestNode, organizer, serve: Serve, browser: Browser, phone: bool
+    ) -> None:
+        # Given a member on the calendar page, with no feed address yet
+        shared = await create_event(organizer, title="Coalition call", visibility="coalition")
+        base = await serve(node)
+        page = await logged_in_page(browser, base, node, role=Role.member, phone=phone)
+        size = "phone" if phone else "desktop"
+        await page.goto(f"{base}/calendar")
+        feeds = page.locator("section.feeds")
+        await expect(feeds).to_contain_text("Your coalition calendar feed")
+        # When she makes her feed address
+        await feeds.get_by_role("button", name="Make my feed address").click()
+        # Then it is shown once, ready to copy, and a calendar app can read the feed with it
+        await expect(page.get_by_role("heading", name="Your calendar feed address")).to_be_visible()
+        first = await page.get_by_label("Feed address").input_value()
+        assert first.startswith(f"{node.url}/coalition/calendar/ipofeed_")
+        assert not phone or await fits_phone_width(page)
+        await screenshot(page, f"calendar-feed-made-{size}")
+        assert shared["object_id"] in (await read(node, first)).text
+        # and the calendar page says she has one, without showing it
+        await page.get_by_role("link", name="Back to the calendar").click()
+        await expect(feeds).to_contain_text("You made your feed address on")
+        assert first.removeprefix(node.url) not in await page.content()
+        # When she replaces it, confirming first
+        await feeds.get_by_text("Make a new address…").click()
+        await expect(feeds).to_contain_text("stop updating until you give them the new one")
+        await screenshot(page, f"calendar-feed-replace-{size}")
+        await feeds.get_by_role("button", name="Replace my feed address").click()
+        second = await page.get_by_label("Feed address").input_value()
+        # Then the old address is refused and the new one works
+        assert second != first
+        assert (await read(node, first)).status_code == 401
+        assert (await read(node, second)).status_code == 200
+        # When she turns it off, confirming first
+        await page.get_by_role("link", name="Back to the calendar").click()
+        await feeds.get_by_text("Turn off…").click()
+        await expect(feeds).to_contain_text("stops working at once")
+        assert not phone or await fits_phone_width(page)
+        await screenshot(page, f"calendar-feed-turn-off-{size}")
+        await feeds.get_by_role("button", name="Turn off my feed address").click()
+        # Then the page says so, and the address is refused
+        await expect(page.get_by_role("status")).to_contain_text("turned off")
+        await expect(feeds.get_by_role("button", name="Make my feed address")).to_be_visible()
+        assert (await read(node, second)).status_code == 401
+
+
+async def read(node: TestNode, url: str) -> httpx.Response:
+    """A calendar app reading ``url``: no login, no token."""
+    return await node.client.get(url.removeprefix(node.url))
+
+
+def shown_address(answer: httpx.Response) -> str:
+    """The feed address on the page that answers making it."""
+    [url] = re.findall(r'id="feed-url"[^>]*>([^<]+)</textarea>', answer.text)
+    return url
+
+
+class TestHerFeedAddressForms:
+    async def test_the_address_page_is_not_cached(self, node: TestNode) -> None:
+        browser = await page_client(node, role=Role.member)
+        made = await browser.post("/calendar/feed")
+        assert made.status_code == 201
+        assert made.headers["cache-control"] == "no-store"
+        url = shown_address(made)
+        assert (await read(node, url)).status_code == 200
+
+    async def test_making_another_without_confirming_changes_nothing(self, node: TestNode) -> None:
+        browser = await page_client(node, role=Role.member)
+        made = await browser.post("/calendar/feed")
+        url = shown_address(made)
+        again = await browser.post("/calendar/feed")
+        assert again.status_code == 409
+        assert "Make a new address" in again.text
+        assert "ipofeed_" not in again.text
+        assert (await read(node, url)).status_code == 200
+
+    async def test_the_forms_need_the_csrf_token(self, node: TestNode) -> None:
+        browser = await page_client(node, role=Role.member)
+        refused = await browser.post("/calendar/feed", csrf=False)
+        assert refused.status_code == 403
+        assert "ipofeed_" not in refused.text
+        page = await browser.get("/calendar")
+        assert "Make my feed address" in page.text
+        made = await browser.post("/calendar/feed")
+        url = shown_address(made)
+        assert (await browser.post("/calendar/feed/revoke", csrf=False)).status_code == 403
+        assert (await read(node, url)).status_code == 200
+
+    async def test_turning_off_an_address_she_does_not_have_is_a_404_page(
+        self, node: TestNode
+    ) -> None:
+        browser = await page_client(node, role=Role.member)
+        answer = await browser.post("/calendar/feed/revoke")
+        assert answer.status_code == 404
+        assert "no calendar feed address" in answer.text
