@@ -16,6 +16,7 @@ from tests.events import create_event, soon
 from tests.nodes import NodeFactory, TestNode, deliver_all
 from tests.web.browser import fits_phone_width, logged_in_page, screenshot
 from tests.web.page_client import page_client
+from tests.web.test_accessibility import problems_on
 from tests.worlds import spec, star
 
 Serve = Callable[[TestNode], Awaitable[str]]
@@ -172,11 +173,13 @@ class TestHerFeedAddress:
         first = await page.get_by_label("Feed address").input_value()
         assert first.startswith(f"{node.url}/coalition/calendar/ipofeed_")
         assert not phone or await fits_phone_width(page)
+        assert await problems_on(page) == []
         await screenshot(page, f"calendar-feed-made-{size}")
         assert shared["object_id"] in (await read(node, first)).text
         # and the calendar page says she has one, without showing it
         await page.get_by_role("link", name="Back to the calendar").click()
         await expect(feeds).to_contain_text("You made your feed address on")
+        assert await problems_on(page) == []
         assert first.removeprefix(node.url) not in await page.content()
         # When she replaces it, confirming first
         await feeds.get_by_text("Make a new address…").click()
