@@ -1,8 +1,8 @@
 """calendar feed secret
 
-Revision ID: 0013
-Revises: 0008
-Created: 2026-12-15
+Revision ID: 0010
+Revises: 0009
+Created: 2026-12-08
 
 Calendar feeds get their own secret per user: before, a feed address carried a full API token.
 """
@@ -15,8 +15,8 @@ from alembic import op
 
 import federation.storage
 
-revision = "0013"
-down_revision = "0008"
+revision = "0010"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
