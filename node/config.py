@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import stat
 import tomllib
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -43,6 +44,17 @@ COST_SETTINGS = (
     "sqlite_synchronous",
 )
 """Settings whose production defaults cost time on purpose; only test harnesses lower them."""
+SECURITY_SETTINGS: dict[str, str] = {
+    "allow_private_peers": "lets peers and webhooks reach loopback and private addresses",
+    "password_hash_time_cost": "hashes passwords below production strength",
+    "password_hash_memory_kib": "hashes passwords below production strength",
+    "password_hash_parallelism": "hashes passwords below production strength",
+    "sqlite_synchronous": "can lose committed data on power failure",
+}
+"""Settings that switch off a protection the production defaults give, and what that costs.
+
+A configuration that comes from elsewhere (a backup's ``node.toml``) never sets one silently:
+``weakened_settings`` finds them, ``ipo-node restore`` refuses them unless told."""
 
 
 class ConfigError(Exception):
@@ -183,6 +195,23 @@ class Settings(BaseSettings):
         return self.data_dir / "keys"
 
 
+def weakened_settings(settings: Settings, *, among: Iterable[str]) -> dict[str, str]:
+    """Which of the settings named ``among`` are weaker in ``settings`` than their defaults.
+
+    Weaker is a switch turned on or a mode changed from its default, a number set below it.
+    Returns each such setting with what it costs (``SECURITY_SETTINGS``).
+    """
+    weakened = {}
+    for name in among:
+        if name not in SECURITY_SETTINGS:
+            continue
+        value, default = getattr(settings, name), Settings.model_fields[name].default
+        weaker = value < default if type(default) is int else value != default
+        if weaker:
+            weakened[name] = SECURITY_SETTINGS[name]
+    return weakened
+
+
 def normalize_database_url(url: str) -> str:
     """Accept the URLs people paste and pick the async driver for them."""
     for prefix in ("postgres://", "postgresql://", "postgresql+psycopg://"):
@@ -220,7 +249,9 @@ def _check_config_file_permissions(path: Path) -> None:
         )
 
 
-def write_config_file(data_dir: Path, values: dict[str, Any]) -> Path:
+def write_config_file(
+    data_dir: Path, values: dict[str, Any], *, written_by: str = "ipo-node init"
+) -> Path:
     """Write ``node.toml`` (owner-only) with the given simple values."""
     lines = []
     for key, value in values.items():
@@ -228,7 +259,7 @@ def write_config_file(data_dir: Path, values: dict[str, Any]) -> Path:
     path = data_dir / CONFIG_FILE
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as handle:
-        handle.write("# ipo-node configuration, written by `ipo-node init`.\n")
+        handle.write(f"# ipo-node configuration, written by `{written_by}`.\n")
         handle.write("\n".join(lines) + "\n")
     return path
 
@@ -240,5 +271,24 @@ def _toml_value(value: Any) -> str:
         return str(value)
     if isinstance(value, list):
         return "[" + ", ".join(_toml_value(item) for item in value) + "]"
-    text = str(value).replace("\\", "\\\\").replace('"', '\\"')
-    return f'"{text}"'
+    return '"' + "".join(_toml_escape(char) for char in str(value)) + '"'
+
+
+_TOML_ESCAPES = {
+    '"': '\\"',
+    "\\": "\\\\",
+    "\b": "\\b",
+    "\t": "\\t",
+    "\n": "\\n",
+    "\f": "\\f",
+    "\r": "\\r",
+}
+
+
+def _toml_escape(char: str) -> str:
+    """A character as a TOML basic string holds it: control characters may not appear raw."""
+    if char in _TOML_ESCAPES:
+        return _TOML_ESCAPES[char]
+    if char < " " or char == "\x7f":
+        return f"\\u{ord(char):04X}"
+    return char

@@ -85,3 +85,12 @@ class TestRefusals:
         monkeypatch.delenv("IPO_DATA_DIR", raising=False)
         with pytest.raises(ConfigError, match="--data-dir"):
             load_settings()
+
+
+class TestConfigFile:
+    def test_a_value_with_quotes_and_control_characters_reads_back_as_written(
+        self, tmp_path: Path
+    ) -> None:
+        name = 'Ward 30 "United" \\ tabbed\there\nnext line \x07\x1b[2J\x7f done'
+        write_config_file(tmp_path, {**GOOD, "name": name})
+        assert load_settings(tmp_path).name == name
