@@ -21,6 +21,7 @@ from node.endorsements.signing import sign_digest
 from schemas.endorsement import (
     EndorsementSignature,
     JointEndorsement,
+    VoteSummary,
     content_of,
     signed_digest,
     signed_document,
@@ -48,16 +49,22 @@ async def snapshot(node: TestNode) -> tuple[int, list[tuple[str, int, int, str]]
 
 
 def forged_signature(
-    endorsement: dict[str, Any], *, signer: str, key: Any, decision: str = "sign"
+    endorsement: dict[str, Any],
+    *,
+    signer: str,
+    key: Any,
+    decision: str = "sign",
+    vote_summary: dict[str, int] | None = None,
 ) -> dict[str, Any]:
-    """A signature 'by' ``signer`` made with ``key`` over the endorsement as given."""
+    """A signature 'by' ``signer`` made with ``key`` over the endorsement as given (and over
+    ``vote_summary``, unchecked, when given)."""
     model = JointEndorsement.model_validate(endorsement)
     document = signed_document(
         content_of(model),
         endorsement_id=model.id,
         content_version=model.content_version,
         decision=decision,  # type: ignore[arg-type]
-        vote_summary=None,
+        vote_summary=VoteSummary.model_construct(**vote_summary) if vote_summary else None,
     )
     return {
         "type": "EndorsementSignature",
@@ -66,6 +73,7 @@ def forged_signature(
         "content_version": model.content_version,
         "signer": signer,
         "decision": decision,
+        **({"vote_summary": vote_summary} if vote_summary else {}),
         "jws": sign_digest(signed_digest(document), key=key),
     }
 
@@ -258,3 +266,47 @@ class TestSignatureObject:
                     "jws": "abc..def",
                 }
             )
+
+
+class TestVoteSummaries:
+    """FEDERATION.md 7.7.8: a summary is the signer's own claim, covered by its JWS."""
+
+    async def test_an_inconsistent_summary_is_refused_at_the_proposer(self, nodes):
+        ward33, ward30, ward35 = await coalition(nodes, ("ward33", "ward30", "ward35"))
+        proposed = await propose(ward33, [ward30.url, ward35.url])
+        await settle([ward33, ward30, ward35])
+        honest = await wire_of(ward33, proposed["id"])
+        before = await snapshot(ward33)
+        # ward30 signs, with its real key, a summary whose counts cannot be: 3 + 2 > 4 cast
+        summary = {"eligible": 9, "cast": 4, "yes": 3, "no": 2}
+        answer = forged_signature(
+            honest, signer=ward30.url, key=ward30.runtime.keyring().active, vote_summary=summary
+        )
+        # (built without it, then given it: this node's own models would not build it)
+        create = activity(ward30, ward33, "Create", {**answer, "vote_summary": None})
+        create["object"]["vote_summary"] = summary
+        response = await send(ward33, signed(ward30, ward33, create))
+        assert response.status_code == 422, response.text
+        assert response.json()["error"]["code"] == "schema_invalid"
+        assert "cast" in response.json()["error"]["message"]
+        assert await snapshot(ward33) == before
+
+    async def test_a_summary_the_signer_did_not_sign_is_refused_by_every_receiver(self, nodes):
+        ward33, ward30, ward35 = await coalition(nodes, ("ward33", "ward30", "ward35"))
+        proposed = await propose(ward33, [ward30.url, ward35.url])
+        await settle([ward33, ward30, ward35])
+        assert (await answer(ward30, proposed["object_id"])).status_code == 200
+        await settle([ward33, ward30, ward35])
+        honest = await wire_of(ward33, proposed["id"])
+        [signature] = honest["signatures"]
+        assert "vote_summary" not in signature or signature["vote_summary"] is None
+        before = await snapshot(ward35)
+        # The proposer adds a flattering summary to ward30's signature
+        dressed = {**signature, "vote_summary": {"eligible": 40, "cast": 40, "yes": 40, "no": 0}}
+        forged = {**honest, "version": honest["version"] + 1, "signatures": [dressed]}
+        response = await send(
+            ward35, signed(ward33, ward35, activity(ward33, ward35, "Update", forged))
+        )
+        assert response.status_code == 422, response.text
+        assert response.json()["error"]["code"] == "endorsement_signature_invalid"
+        assert await snapshot(ward35) == before
