@@ -103,6 +103,9 @@ class CanvassCall(SQLModel, table=True):
     )
     # Host only: how many may wait for a place per shift before commitments are refused.
     waitlist_limit: int = Field(default=0)
+    # Host only: how many commitments (places and waitlist) each ally may hold per shift;
+    # None: a fair share of each shift (``service.fair_share``). Never on the wire.
+    ally_share: int | None = Field(default=None)
     status: CallStatus = Field(
         default=CallStatus.active, sa_column=sa.Column(enum_column(CallStatus), nullable=False)
     )
@@ -116,6 +119,7 @@ class CanvassCall(SQLModel, table=True):
     __table_args__ = (
         sa.CheckConstraint("version >= 1", name="version_positive"),
         sa.CheckConstraint("waitlist_limit >= 0", name="waitlist_not_negative"),
+        sa.CheckConstraint("ally_share IS NULL OR ally_share >= 1", name="ally_share_positive"),
     )
 
 
@@ -266,6 +270,19 @@ class ShiftCreate(BaseModel):
         return self
 
 
+AllyShare = Annotated[
+    int | None,
+    PydanticField(
+        ge=1,
+        le=10_000,
+        description="How many places (waitlist included) each ally's volunteers may hold on "
+        "each shift; null: a fair share, the shift's capacity divided equally between the "
+        "host and every ally the call is shared with, rounded down, and never less than 1. "
+        "The host's own members are limited only by the capacity.",
+    ),
+]
+
+
 class CallCreate(BaseModel):
     """A call for volunteers. Shifts must be in the future; ``waitlist_limit`` is how many may
     queue per shift once it is full (0: a full shift refuses further commitments)."""
@@ -282,6 +299,15 @@ class CallCreate(BaseModel):
     materials: Text2000 = ""
     contact: DayContact | None = None
     waitlist_limit: int = PydanticField(default=0, ge=0, le=1000)
+    ally_share: AllyShare = None
+
+
+class AllyShareUpdate(BaseModel):
+    """The host's per-ally limit for a call; ``null`` goes back to the fair share."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    ally_share: AllyShare
 
 
 class ShiftPublic(BaseModel):
@@ -355,6 +381,49 @@ class CommitmentPublic(BaseModel):
     phone: str | None
     state: CommitmentState
     created_at: datetime
+
+
+class GroupFill(BaseModel):
+    """What one group's volunteers hold on one shift of the host's call."""
+
+    node_id: str
+    name: str
+    is_host: bool = PydanticField(description="This node's own members.")
+    committed: int
+    waitlisted: int
+    limit: int | None = PydanticField(
+        description="The most this group may hold (places and waitlist); null for the host's "
+        "own members, whom only the capacity limits."
+    )
+
+
+class ShiftShares(BaseModel):
+    shift_id: str
+    object_id: str
+    start_date: datetime
+    end_date: datetime
+    status: ShiftStatus
+    capacity: int
+    committed: int
+    waitlisted: int
+    fair_share: int = PydanticField(description="The fair share of this shift for each ally.")
+    groups: list[GroupFill] = PydanticField(
+        description="The host's members first, then every ally the call is shared with and "
+        "every other node holding a commitment."
+    )
+
+
+class AllySharesPublic(BaseModel):
+    """Who filled what on a call's shifts, as the host's organizers see it."""
+
+    call_id: str
+    ally_share: int | None = PydanticField(
+        description="The call's setting: places per ally per shift; null: the fair share."
+    )
+    allies_shared_with: int = PydanticField(
+        description="Allies the call is shared with now (scope `canvass`, active or suspended)."
+    )
+    shifts: list[ShiftShares]
 
 
 Count = wire.Count

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -123,6 +123,53 @@ async def commitments_of(
         query.order_by(col(CanvassCommitment.created_at), col(CanvassCommitment.id))
     )
     return list(result.scalars())
+
+
+async def held_by_node(session: AsyncSession, *, shift_id: str, home_node: str) -> int:
+    """How many commitments (places and waitlist) one node's volunteers hold on a shift."""
+    result = await session.execute(
+        select(func.count())
+        .select_from(CanvassCommitment)
+        .where(
+            col(CanvassCommitment.shift_id) == shift_id,
+            col(CanvassCommitment.home_node) == home_node,
+            col(CanvassCommitment.state).in_(
+                [CommitmentState.committed, CommitmentState.waitlisted]
+            ),
+        )
+    )
+    return int(result.scalar_one())
+
+
+async def held_per_node(
+    session: AsyncSession, *, shift_ids: Collection[str]
+) -> dict[str, dict[str, dict[CommitmentState, int]]]:
+    """Per shift, per home node: how many commitments are committed and waitlisted."""
+    by_shift: dict[str, dict[str, dict[CommitmentState, int]]] = {sid: {} for sid in shift_ids}
+    if not shift_ids:
+        return by_shift
+    result = await session.execute(
+        select(
+            col(CanvassCommitment.shift_id),
+            col(CanvassCommitment.home_node),
+            col(CanvassCommitment.state),
+            func.count(),
+        )
+        .where(
+            col(CanvassCommitment.shift_id).in_(list(shift_ids)),
+            col(CanvassCommitment.state).in_(
+                [CommitmentState.committed, CommitmentState.waitlisted]
+            ),
+        )
+        .group_by(
+            col(CanvassCommitment.shift_id),
+            col(CanvassCommitment.home_node),
+            col(CanvassCommitment.state),
+        )
+    )
+    for shift_id, home_node, state, count in result.all():
+        by_shift[shift_id].setdefault(home_node, {})[CommitmentState(state)] = int(count)
+    return by_shift
 
 
 async def get_signup(session: AsyncSession, *, signup_id: str) -> CanvassSignup | None:

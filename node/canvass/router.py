@@ -7,6 +7,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from node.canvass import repository, service
 from node.canvass.models import (
+    AllySharesPublic,
+    AllyShareUpdate,
     CallCreate,
     CallPublic,
     CampaignPublic,
@@ -79,7 +81,8 @@ async def create_call(
     settings: SettingsDep,
     response: Response,
 ) -> CallPublic:
-    """Post a call for volunteers (organizers); allies sharing `canvass` receive it."""
+    """Post a call for volunteers (organizers); allies sharing `canvass` receive it.
+    Each ally may fill `ally_share` places per shift (default: a fair share)."""
     call, shifts = await service.create_call(
         session, data=body, actor=principal.actor, settings=settings
     )
@@ -154,6 +157,31 @@ async def shift_roster(
     """The host's roster: handles; a first name or contact only where the volunteer agreed."""
     rows = await service.roster(session, call_id=call_id, shift_id=shift_id, settings=settings)
     return [CommitmentPublic.model_validate(row, from_attributes=True) for row in rows]
+
+
+@router.get("/{call_id}/ally-shares", response_model=AllySharesPublic)
+async def ally_shares(
+    call_id: str, principal: OrganizerUser, session: SessionDep, settings: SettingsDep
+) -> AllySharesPublic:
+    """Who filled what (host organizers): per shift, the places and waitlist places held by
+    this node's members and by each ally, and each ally's limit."""
+    return await service.ally_shares(session, call_id=call_id, settings=settings)
+
+
+@router.put("/{call_id}/ally-shares", response_model=AllySharesPublic)
+async def set_ally_share(
+    call_id: str,
+    body: AllyShareUpdate,
+    principal: OrganizerUser,
+    session: SessionDep,
+    settings: SettingsDep,
+) -> AllySharesPublic:
+    """Set how many places each ally may fill per shift (host organizers); `null` for the
+    fair share. Nobody loses a place: an ally over a lowered limit is refused until under it."""
+    await service.set_ally_share(
+        session, call_id=call_id, data=body, actor=principal.actor, settings=settings
+    )
+    return await service.ally_shares(session, call_id=call_id, settings=settings)
 
 
 @router.post("/{call_id}/shifts/{shift_id}/signups", response_model=SignupPublic, status_code=201)

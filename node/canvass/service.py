@@ -4,8 +4,12 @@ A commitment's life, as the host holds it::
 
     Join ──> committed ──(Undo)──> withdrawn      (frees the place: the first waiting is promoted)
          └─> waitlisted ──(a place frees)──> committed
-         └─> refused                            (full shift and full waitlist, or shift closed)
+         └─> refused          (full shift and full waitlist, shift closed, or the ally's share full)
     committed | waitlisted ──(shift or call cancelled)──> cancelled
+
+Each ally's volunteers hold at most the call's **ally share** of each shift, waitlist included
+(a fair share unless the host set one), so one ally cannot fill a shift the host's own members
+and the other allies were counting on. The host's own members are limited only by capacity.
 
 A sign-up on the volunteer's node starts ``pending`` and takes each state the host answers.
 Every change of counts bumps the call's version and re-broadcasts it, so every ally shows
@@ -24,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from federation.errors import OriginMismatch, SchemaInvalid
 from federation.models import AllianceState, Peer
+from federation.peers import list_peers
 from federation.replicas import is_newer
 from federation.storage import utcnow
 from node.accounts.models import Role, User
@@ -31,6 +36,8 @@ from node.audit.service import Actor, record
 from node.canvass import repository, sharing
 from node.canvass.models import (
     ACTIVE_SIGNUP_STATES,
+    AllySharesPublic,
+    AllyShareUpdate,
     CallCreate,
     CallStatus,
     CampaignKind,
@@ -40,7 +47,9 @@ from node.canvass.models import (
     CanvassShift,
     CanvassSignup,
     CommitmentState,
+    GroupFill,
     ReportCreate,
+    ShiftShares,
     ShiftStatus,
     SignupCreate,
     SignupState,
@@ -91,6 +100,23 @@ class UnknownShift(SchemaInvalid):
 
 
 HELD = (CommitmentState.committed, CommitmentState.waitlisted)
+
+
+def fair_share(capacity: int, *, allies: int) -> int:
+    """An ally's fair share of a shift: its capacity divided equally between the host and
+    every ally the call is shared with, rounded down, and never less than 1.
+
+    Counting the host as one of the groups leaves its own members at least an equal part of
+    every shift whatever the allies do (with one ally and 20 places: 10 each).
+    """
+    return max(1, capacity // (allies + 1))
+
+
+def share_of(call: CanvassCall, shift: CanvassShift, *, allies: int) -> int:
+    """How many commitments each ally may hold on ``shift``: the host's setting, or fair."""
+    if call.ally_share is not None:
+        return call.ally_share
+    return fair_share(shift.capacity, allies=allies)
 
 
 # ---- reading --------------------------------------------------------------------------------
@@ -147,6 +173,7 @@ async def create_call(
         materials=data.materials,
         contact=data.contact.model_dump(mode="json", exclude_none=True) if data.contact else None,
         waitlist_limit=data.waitlist_limit,
+        ally_share=data.ally_share,
         expires_at=ordered[-1].start_date.astimezone(UTC),
         created_by=actor.user_id,
         created_at=now,
@@ -237,6 +264,83 @@ async def roster(
     return await repository.commitments_of(session, shift_id=shift.id)
 
 
+async def ally_shares(
+    session: AsyncSession, *, call_id: str, settings: Settings
+) -> AllySharesPublic:
+    """Per shift, how many places the host's members and each ally hold, and each limit."""
+    call = await _own_call(session, call_id=call_id, settings=settings, allow_cancelled=True)
+    shifts = await repository.shifts_of(session, call_id=call.id)
+    allies = await sharing.allies_shared_with(session)
+    names = {peer.node_id: peer.name for peer in await list_peers(session)}
+    names[settings.public_url] = settings.name
+    held = await repository.held_per_node(session, shift_ids=[shift.id for shift in shifts])
+    rows = []
+    for shift in shifts:
+        by_node = held[shift.id]
+        limit = share_of(call, shift, allies=len(allies))
+        others = sorted(set(by_node) - {settings.public_url} - {p.node_id for p in allies})
+        groups = [
+            GroupFill(
+                node_id=node_id,
+                name=names.get(node_id, node_id),
+                is_host=node_id == settings.public_url,
+                committed=by_node.get(node_id, {}).get(CommitmentState.committed, 0),
+                waitlisted=by_node.get(node_id, {}).get(CommitmentState.waitlisted, 0),
+                limit=None if node_id == settings.public_url else limit,
+            )
+            for node_id in [settings.public_url, *(p.node_id for p in allies), *others]
+        ]
+        rows.append(
+            ShiftShares(
+                shift_id=shift.id,
+                object_id=shift.object_id,
+                start_date=shift.start_date,
+                end_date=shift.end_date,
+                status=shift.status,
+                capacity=shift.capacity,
+                committed=shift.committed,
+                waitlisted=shift.waitlisted,
+                fair_share=fair_share(shift.capacity, allies=len(allies)),
+                groups=groups,
+            )
+        )
+    return AllySharesPublic(
+        call_id=call.id,
+        ally_share=call.ally_share,
+        allies_shared_with=len(allies),
+        shifts=rows,
+    )
+
+
+async def set_ally_share(
+    session: AsyncSession,
+    *,
+    call_id: str,
+    data: AllyShareUpdate,
+    actor: Actor,
+    settings: Settings,
+) -> CanvassCall:
+    """Set how many places each ally may hold per shift (``None``: the fair share).
+
+    A local setting: nothing is sent and the call's ``version`` does not change. Lowering it
+    takes no place from anyone; an ally over it is refused until it is under it again.
+    """
+    call = await _own_call(session, call_id=call_id, settings=settings)
+    if call.ally_share != data.ally_share:
+        before, call.ally_share = call.ally_share, data.ally_share
+        session.add(call)
+        await session.flush()
+        await record(
+            session,
+            actor=actor,
+            action="canvass_call.ally_share",
+            object_type="canvass_call",
+            object_id=call.id,
+            detail={"from": before, "to": data.ally_share},
+        )
+    return call
+
+
 async def post_report(
     session: AsyncSession, *, call_id: str, data: ReportCreate, actor: Actor, settings: Settings
 ) -> CanvassReport:
@@ -305,6 +409,10 @@ async def take_commitment(
         reason = "The shift is cancelled."
     elif shift.start_date <= utcnow():
         reason = "The shift has started."
+    elif share_full := await _share_full(
+        session, call=call, shift=shift, home_node=home_node, settings=settings
+    ):
+        reason = share_full
     elif shift.committed < shift.capacity:
         row.state = CommitmentState.committed
     elif shift.waitlisted < call.waitlist_limit:
@@ -333,6 +441,30 @@ async def take_commitment(
             await webhooks.notify(
                 session, event_type="canvass_shift.filled", object=call, shift=shift
             )
+
+
+async def _share_full(
+    session: AsyncSession,
+    *,
+    call: CanvassCall,
+    shift: CanvassShift,
+    home_node: str,
+    settings: Settings,
+) -> str | None:
+    """Why an ally's commitment gets no place or waitlist place: its share is held already.
+    ``None`` for the host's own members and for an ally under its share."""
+    if home_node == settings.public_url:
+        return None
+    allies = await sharing.allies_shared_with(session)
+    limit = share_of(call, shift, allies=len(allies))
+    held = await repository.held_by_node(session, shift_id=shift.id, home_node=home_node)
+    if held < limit:
+        return None
+    places = "place" if limit == 1 else "places"
+    return (
+        "Your group has filled its share of this shift: the host gives each allied group "
+        f"{limit} {places} (waitlist included)."
+    )
 
 
 def _forget_personal_data(row: CanvassCommitment) -> None:

@@ -93,6 +93,11 @@ async def share_call(
     await enqueue(session, activity=activity, recipients=recipients, expires_at=call.expires_at)
 
 
+async def allies_shared_with(session: AsyncSession) -> list[Peer]:
+    """The allies this node's calls go to: each may fill its share of every shift."""
+    return await allies_sharing(session, scope=SCOPE)
+
+
 def commitment(
     signup: CanvassSignup, *, given_name: str | None, email: str | None, phone: str | None
 ) -> wire.CanvassCommitment:

@@ -14,9 +14,11 @@ from tests.nodes import NodeFactory, TestNode
 from tests.worlds import star
 
 
-def call_body(*, capacity: int = 3, waitlist_limit: int = 0, shifts: int = 1) -> dict[str, Any]:
+def call_body(
+    *, capacity: int = 3, waitlist_limit: int = 0, shifts: int = 1, ally_share: int | None = None
+) -> dict[str, Any]:
     start = utcnow() + timedelta(days=3)
-    return {
+    body: dict[str, Any] = {
         "title": "Saturday doors for the referendum",
         "campaign": {"kind": "referendum", "name": "Bring Chicago Home"},
         "wards": [33],
@@ -35,6 +37,9 @@ def call_body(*, capacity: int = 3, waitlist_limit: int = 0, shifts: int = 1) ->
         "contact": {"name": "Field desk", "phone": "773-555-0100"},
         "waitlist_limit": waitlist_limit,
     }
+    if ally_share is not None:
+        body["ally_share"] = ally_share
+    return body
 
 
 async def coalition(
@@ -108,3 +113,19 @@ async def my_signups(client: httpx.AsyncClient) -> list[dict[str, Any]]:
 async def shift_counts(node: TestNode, object_id: str, shift: int = 0) -> tuple[int, int, int]:
     found = (await replica(node, object_id))["shifts"][shift]
     return found["committed"], found["waitlisted"], found["remaining"]
+
+
+async def ally_shares(host: TestNode, call: dict[str, Any]) -> dict[str, Any]:
+    """The host organizers' view of who filled what on the call's shifts."""
+    organizer = await host.as_role(Role.organizer)
+    response = await organizer.get(f"/api/v1/canvass-calls/{call['id']}/ally-shares")
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def held_by(shares: dict[str, Any], shift: int = 0) -> dict[str, tuple[int, int, int | None]]:
+    """Per group node id: (committed, waitlisted, limit) on one shift."""
+    return {
+        group["node_id"]: (group["committed"], group["waitlisted"], group["limit"])
+        for group in shares["shifts"][shift]["groups"]
+    }

@@ -1,5 +1,5 @@
-"""Canvass calls across four wards: relay, sign-ups, capacity, withdrawal, cancellation,
-expiry and reports."""
+"""Canvass calls across four wards: relay, sign-ups, capacity, each ally's share, withdrawal,
+cancellation, expiry and reports."""
 
 from __future__ import annotations
 
@@ -12,7 +12,9 @@ from federation.storage import utcnow
 from node.accounts.models import Role
 from node.canvass.models import CanvassCommitment, CanvassShift
 from tests.canvass.helpers import (
+    ally_shares,
     coalition,
+    held_by,
     my_signups,
     post_call,
     relay,
@@ -306,3 +308,107 @@ class TestWaitlistPositions:
         ]
         assert [s["state"] for s in await my_signups(first)] == ["committed"]
         assert await shift_counts(host, call["object_id"]) == (1, 1, 0)
+
+
+SHARE_FULL = (
+    "Your group has filled its share of this shift: the host gives each allied group "
+    "{} (waitlist included)."
+)
+
+
+class TestEachAllyFillsOnlyItsShare:
+    async def test_an_ally_flooding_a_shift_gets_its_fair_share_and_the_host_member_a_place(
+        self, nodes
+    ):
+        # Given a 6-place shift shared with two allies: a fair share is 6 // 3 = 2 each
+        host, ward30, ward35 = await coalition(nodes, "ward33", "ward30", "ward35")
+        call = await post_call(host, capacity=6)
+        await deliver_all(host, ward30, ward35)
+        local30 = await relay(ward30, call)
+        # When ward30's volunteers try to take every place
+        flood = [await volunteer(ward30) for _ in range(6)]
+        for client in flood:
+            assert (await sign_up(client, local30)).status_code == 201
+        await deliver_all(host, ward30, ward35)
+        # Then two have a place, and the others are told why they have none
+        answers = [(await my_signups(client))[0] for client in flood]
+        assert [a["state"] for a in answers] == ["committed"] * 2 + ["refused"] * 4
+        assert {a["reason"] for a in answers[2:]} == {SHARE_FULL.format("2 places")}
+        # And the host's own member, and the other ally's volunteer, still get a place
+        local = await volunteer(host)
+        assert (await sign_up(local, call)).json()["state"] == "committed"
+        other = await volunteer(ward35)
+        await sign_up(other, await relay(ward35, call))
+        await deliver_all(host, ward30, ward35)
+        assert [s["state"] for s in await my_signups(other)] == ["committed"]
+        for node in (host, ward30, ward35):
+            assert await shift_counts(node, call["object_id"]) == (4, 0, 2)
+        # And the host sees who filled what, and each ally's limit
+        shares = await ally_shares(host, call)
+        assert (shares["ally_share"], shares["allies_shared_with"]) == (None, 2)
+        assert shares["shifts"][0]["fair_share"] == 2
+        assert held_by(shares) == {
+            host.url: (1, 0, None),
+            ward30.url: (2, 0, 2),
+            ward35.url: (1, 0, 2),
+        }
+        assert shares["shifts"][0]["groups"][0]["is_host"] is True
+
+    async def test_the_waitlist_counts_toward_the_share(self, nodes):
+        # Given one place, two waitlist places, and a share of 1 per ally set by the host
+        host, ward30 = await coalition(nodes, "ward33", "ward30")
+        call = await post_call(host, capacity=1, waitlist_limit=2, ally_share=1)
+        await deliver_all(host, ward30)
+        local30 = await relay(ward30, call)
+        # When the host's member takes the place and two of ward30's volunteers sign up
+        assert (await sign_up(await volunteer(host), call)).json()["state"] == "committed"
+        first, second = await volunteer(ward30), await volunteer(ward30)
+        await sign_up(first, local30)
+        await deliver_all(host, ward30)
+        await sign_up(second, local30)
+        await deliver_all(host, ward30)
+        # Then the first waits, and the second is refused though a waitlist place is free
+        assert [(s["state"], s["waitlist_position"]) for s in await my_signups(first)] == [
+            ("waitlisted", 1)
+        ]
+        [refused] = await my_signups(second)
+        assert (refused["state"], refused["reason"]) == ("refused", SHARE_FULL.format("1 place"))
+        # And a second host member still gets the waitlist place the ally could not take
+        waiting = (await sign_up(await volunteer(host), call)).json()
+        assert (waiting["state"], waiting["waitlist_position"]) == ("waitlisted", 2)
+        assert held_by(await ally_shares(host, call)) == {
+            host.url: (1, 1, None),
+            ward30.url: (0, 1, 1),
+        }
+
+    async def test_the_host_changes_the_share_and_nobody_loses_a_place(self, nodes):
+        # Given a 20-place shift and one ally: a fair share of 10
+        host, ward30 = await coalition(nodes, "ward33", "ward30")
+        call = await post_call(host, capacity=20)
+        await deliver_all(host, ward30)
+        local30 = await relay(ward30, call)
+        assert held_by(await ally_shares(host, call))[ward30.url] == (0, 0, 10)
+        three = [await volunteer(ward30) for _ in range(3)]
+        for client in three:
+            await sign_up(client, local30)
+        await deliver_all(host, ward30)
+        # When the host's organizer lowers each ally's share to 2
+        organizer = await host.as_role(Role.organizer)
+        path = f"/api/v1/canvass-calls/{call['id']}/ally-shares"
+        response = await organizer.put(path, json={"ally_share": 2})
+        assert response.status_code == 200, response.text
+        assert response.json()["ally_share"] == 2
+        # Then the three keep their places, and a fourth is refused
+        fourth = await volunteer(ward30)
+        await sign_up(fourth, local30)
+        await deliver_all(host, ward30)
+        assert [(await my_signups(c))[0]["state"] for c in three] == ["committed"] * 3
+        assert [s["reason"] for s in await my_signups(fourth)] == [SHARE_FULL.format("2 places")]
+        assert held_by(await ally_shares(host, call))[ward30.url] == (3, 0, 2)
+        # When she goes back to the fair share, the next one gets a place
+        assert (await organizer.put(path, json={"ally_share": None})).json()["ally_share"] is None
+        fifth = await volunteer(ward30)
+        await sign_up(fifth, local30)
+        await deliver_all(host, ward30)
+        assert [s["state"] for s in await my_signups(fifth)] == ["committed"]
+        assert await shift_counts(ward30, call["object_id"]) == (4, 0, 16)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from sqlmodel import func, select
 
 from federation.models import Delivery, InboxActivity, Peer
@@ -12,8 +13,10 @@ from node.accounts.models import Role
 from node.canvass.models import CanvassCall, CanvassCommitment
 from schemas.canvass import CanvassCommitment as WireCommitment
 from tests.canvass.helpers import (
+    ally_shares,
     call_body,
     coalition,
+    held_by,
     my_signups,
     post_call,
     relay,
@@ -182,3 +185,91 @@ class TestPermissions:
         )
         assert delivery.last_status == 403
         assert await count(host, CanvassCommitment) == 0
+
+
+class TestAnAllyCannotFloodAShift:
+    async def test_invented_volunteers_get_only_the_allys_share(self, nodes):
+        # Given a 10-place shift shared with one ally (a fair share of 5)
+        host, ward30 = await coalition(nodes, "ward33", "ward30")
+        call = await post_call(host, capacity=10)
+        await deliver_all(host, ward30)
+        # When the ally's node sends ten signed Joins for volunteers it invented
+        shift = call["shifts"][0]["object_id"]
+        for n in range(10):
+            delivery = await forge_join(
+                ward30,
+                host,
+                call=call["object_id"],
+                shift=shift,
+                commitment_id=f"{ward30.url}/canvass-signups/invented-{n}",
+            )
+            assert delivery.last_status == 202
+        # Then the host gave it five places, refused the rest, and its member still signs up
+        assert await shift_counts(host, call["object_id"]) == (5, 0, 5)
+        local = await volunteer(host)
+        assert (await sign_up(local, call)).json()["state"] == "committed"
+        assert held_by(await ally_shares(host, call)) == {
+            host.url: (1, 0, None),
+            ward30.url: (5, 0, 5),
+        }
+
+
+class TestSettingTheAllyShare:
+    @pytest.mark.parametrize(
+        "body",
+        [
+            {"ally_share": 0},
+            {"ally_share": -3},
+            {"ally_share": 10_001},
+            {"ally_share": 2.5},
+            {"ally_share": "many"},
+            {},
+            {"ally_share": 2, "per_ally": {"x": 1}},
+        ],
+    )
+    async def test_a_bad_share_is_422_and_changes_nothing(self, nodes, body):
+        host, _ = await coalition(nodes, "ward33", "ward30")
+        call = await post_call(host, ally_share=4)
+        organizer = await host.as_role(Role.organizer)
+        response = await organizer.put(f"/api/v1/canvass-calls/{call['id']}/ally-shares", json=body)
+        assert response.status_code == 422, response.text
+        assert response.json()["error"]["code"]
+        assert (await ally_shares(host, call))["ally_share"] == 4
+
+    async def test_a_call_posted_with_a_bad_share_is_refused(self, node):
+        organizer = await node.as_role(Role.organizer)
+        for bad in (0, -1, 10_001, "ten"):
+            response = await organizer.post(
+                "/api/v1/canvass-calls", json={**call_body(), "ally_share": bad}
+            )
+            assert response.status_code == 422, bad
+        assert await count(node, CanvassCall) == 0
+
+    async def test_only_the_hosts_organizers_see_or_set_the_share(self, nodes):
+        host, ward30 = await coalition(nodes, "ward33", "ward30")
+        call = await post_call(host)
+        await deliver_all(host, ward30)
+        path = f"/api/v1/canvass-calls/{call['id']}/ally-shares"
+        member = await host.as_role(Role.member)
+        assert (await member.get(path)).status_code == 403
+        assert (await member.put(path, json={"ally_share": 1})).status_code == 403
+        # An ally's organizer cannot change the host's limits through its replica
+        local = await replica(ward30, call["object_id"])
+        other = await ward30.as_role(Role.organizer)
+        for answer in (
+            await other.get(f"/api/v1/canvass-calls/{local['id']}/ally-shares"),
+            await other.put(
+                f"/api/v1/canvass-calls/{local['id']}/ally-shares", json={"ally_share": 50}
+            ),
+        ):
+            assert (answer.status_code, answer.json()["error"]["code"]) == (
+                409,
+                "canvass_call_not_local",
+            )
+        organizer = await host.as_role(Role.organizer)
+        missing = await organizer.get("/api/v1/canvass-calls/nope/ally-shares")
+        assert (missing.status_code, missing.json()["error"]["code"]) == (
+            404,
+            "canvass_call_not_found",
+        )
+        assert (await ally_shares(host, call))["ally_share"] is None
