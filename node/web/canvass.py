@@ -12,6 +12,7 @@ from typing import Annotated
 
 from fastapi import Form, Request
 from fastapi.responses import HTMLResponse, Response
+from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from federation.storage import utcnow
@@ -19,6 +20,7 @@ from node.accounts.models import Role
 from node.canvass import repository, service
 from node.canvass.models import (
     ACTIVE_SIGNUP_STATES,
+    AllyShareUpdate,
     CallStatus,
     CanvassCall,
     CanvassShift,
@@ -26,11 +28,13 @@ from node.canvass.models import (
     CommitmentState,
     ShiftStatus,
     SignupCreate,
+    SignupState,
 )
+from node.config import Settings
 from node.deps import SessionDep, SettingsDep
 from node.web.deps import PageOrganizer, PageUser
 from node.web.groups import group_names, span, when
-from node.web.rendering import page_router, redirect, render
+from node.web.rendering import field_errors, page_router, redirect, render
 
 router = page_router()
 
@@ -38,7 +42,7 @@ SIGNUP_WORDS = {
     "pending": "sent to the host, waiting for their answer",
     "committed": "you have a place",
     "waitlisted": "on the waitlist",
-    "refused": "the host had no place",
+    "refused": "the host gave you no place",
     "cancelled": "cancelled by the host",
     "withdrawn": "you withdrew",
 }
@@ -100,32 +104,88 @@ async def call_detail(
     session: SessionDep,
     settings: SettingsDep,
 ) -> Response:
+    return await _call_page(request, principal, session, settings, call_id=call_id)
+
+
+async def _call_page(
+    request: Request,
+    principal: PageUser,
+    session: AsyncSession,
+    settings: Settings,
+    *,
+    call_id: str,
+    share_form: dict[str, str] | None = None,
+) -> Response:
+    """The call's page; ``share_form`` re-shows a refused ally-share value with its error."""
     call = await service.visible_call(
         session, call_id=call_id, role=principal.role, settings=settings
     )
     shifts = await repository.shifts_of(session, call_id=call.id)
     is_local = call.origin == settings.public_url
     is_organizer = principal.role.includes(Role.organizer)
-    rosters = {}
+    rosters, shares, share_allies = {}, {}, 0
     if is_local and is_organizer:
         for shift in shifts:
             rows = await service.roster(
                 session, call_id=call.id, shift_id=shift.id, settings=settings
             )
             rosters[shift.id] = [r for r in rows if r.state in service.HELD]
-    mine = {
-        signup.shift_object_id: signup
+        view = await service.ally_shares(session, call_id=call.id, settings=settings)
+        shares = {row.shift_id: row for row in view.shifts}
+        share_allies = view.allies_shared_with
+    signups = [
+        signup
         for signup in await service.my_signups(session, user=principal.user)
-        if signup.call_object_id == call.object_id and signup.state in ACTIVE_SIGNUP_STATES
-    }
+        if signup.call_object_id == call.object_id
+    ]
+    mine = {s.shift_object_id: s for s in signups if s.state in ACTIVE_SIGNUP_STATES}
+    # Her last refusal for a shift, with the host's reason, until she signs up again.
+    refused = {s.shift_object_id: s for s in signups if s.state is SignupState.refused}
     names = await group_names(session, settings=settings)
+    share_form = share_form or {
+        "value": "" if call.ally_share is None else str(call.ally_share),
+        "error": "",
+    }
     return render(request, "canvass_call.html", {
         "call": call, "shifts": [(s, Fill(s.committed, s.capacity)) for s in shifts],
         "host": names.get(call.origin, call.origin), "names": names, "is_local": is_local,
-        "is_organizer": is_organizer, "rosters": rosters, "mine": mine,
+        "is_organizer": is_organizer, "rosters": rosters, "mine": mine, "refused": refused,
+        "shares": shares, "share_allies": share_allies,
+        "share_value": share_form["value"], "share_error": share_form["error"],
         "words": SIGNUP_WORDS, "span": span, "when": when, "now": utcnow(),
         "call_active": call.status is CallStatus.active, "waitlisted": CommitmentState.waitlisted,
-    })  # fmt: skip
+    }, status_code=422 if share_form["error"] else 200)  # fmt: skip
+
+
+@router.post("/canvass/{call_id}/ally-share", response_class=HTMLResponse)
+async def set_ally_share(
+    call_id: str,
+    request: Request,
+    principal: PageOrganizer,
+    session: SessionDep,
+    settings: SettingsDep,
+    ally_share: Annotated[str, Form()] = "",
+) -> Response:
+    """The host's limit per ally per shift; blank goes back to the fair share."""
+    value = ally_share.strip()
+    try:
+        data = AllyShareUpdate.model_validate({"ally_share": value or None})
+    except ValidationError as exc:
+        message = "Enter a whole number from 1 to 10000, or leave it blank for a fair share"
+        detail = field_errors(exc).get("ally_share", "invalid")
+        share_form = {"value": value, "error": f"{message} ({detail})."}
+        return await _call_page(
+            request, principal, session, settings, call_id=call_id, share_form=share_form
+        )
+    await service.set_ally_share(
+        session, call_id=call_id, data=data, actor=principal.actor, settings=settings
+    )
+    if data.ally_share is None:
+        notice = "Each ally may now fill a fair share of every shift."
+    else:
+        places = "place" if data.ally_share == 1 else "places"
+        notice = f"Each ally may now fill {data.ally_share} {places} per shift."
+    return redirect(f"/canvass/{call_id}", notice=notice)
 
 
 @router.post("/canvass/{call_id}/shifts/{shift_id}/signup", response_class=HTMLResponse)

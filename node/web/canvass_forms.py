@@ -24,7 +24,7 @@ router = page_router()
 SHIFT_ROWS = 3
 TEXT_FIELDS = ("title", "campaign_kind", "campaign_name", "wards", "turf_description", "venue",
                "address", "languages", "materials", "contact_name", "contact_phone",
-               "waitlist_limit")  # fmt: skip
+               "waitlist_limit", "ally_share")  # fmt: skip
 
 
 def _page(request: Request, values: dict[str, Any], errors: dict[str, str]) -> Response:
@@ -65,6 +65,7 @@ def _body(values: dict[str, Any]) -> dict[str, Any]:
         "materials": values["materials"],
         "contact": contact if values["contact_name"] else None,
         "waitlist_limit": values["waitlist_limit"] or 0,
+        "ally_share": values["ally_share"] or None,
     }  # fmt: skip
 
 

@@ -10,7 +10,7 @@ from playwright.async_api import Browser, Page, expect
 
 from federation.storage import utcnow
 from node.accounts.models import Role
-from tests.canvass.helpers import post_call, replica, sign_up, volunteer
+from tests.canvass.helpers import ally_shares, post_call, relay, replica, sign_up, volunteer
 from tests.nodes import NodeFactory, TestNode, deliver_all
 from tests.web.browser import fits_phone_width, logged_in_page, screenshot
 from tests.web.page_client import anonymous, page_client
@@ -126,6 +126,7 @@ class TestPostingACall:
         await page.locator("#f-start_1").fill(start.replace("T10", "T14"))
         await page.locator("#f-end_1").fill(start.replace("T10", "T17"))
         await page.locator("#f-capacity_1").fill("4")
+        await page.get_by_label("Places each ally may fill per shift").fill("3")
         assert await fits_phone_width(page)
         await screenshot(page, "canvass-new-phone")
         # Chromium's date-time field keeps the first click after a fill: press Enter instead
@@ -140,6 +141,8 @@ class TestPostingACall:
         [found] = (await ally_organizer.get("/api/v1/canvass-calls")).json()
         assert found["title"] == "Sunday lit drop"
         assert [s["status"] for s in found["shifts"]] == ["open", "cancelled"]
+        [posted] = (await (await host.as_role(Role.organizer)).get("/api/v1/canvass-calls")).json()
+        assert (await ally_shares(host, posted))["ally_share"] == 3
 
 
 class TestPermissions:
@@ -192,3 +195,92 @@ class TestPermissions:
         again = await member.post(path)
         assert again.status_code == 409
         assert "already signed up" in again.text
+
+
+class TestEachAllysShare:
+    async def test_the_host_sees_who_filled_what_and_the_refused_volunteer_sees_why(
+        self, nodes: NodeFactory, serve: Serve, browser: Browser
+    ) -> None:
+        # Given a 4-place shift shared with one ally (a fair share of 2), a host member signed
+        # up, and two of ward35's volunteers holding its share
+        host, other = await host_and_ally(nodes)
+        call = await post_call(host, capacity=4)
+        await deliver_all(host, other)
+        call_here = await relay(other, call)
+        assert (await sign_up(await volunteer(host), call)).status_code == 201
+        for _ in range(2):
+            assert (await sign_up(await volunteer(other), call_here)).status_code == 201
+        await deliver_all(host, other)
+        base = await serve(other)
+
+        # When a third ward35 volunteer signs up in the browser
+        third = await logged_in_page(browser, base, other, role=Role.member, phone=True)
+        await third.goto(f"{base}/canvass/{call_here['id']}")
+        await sign_up_in_browser(third, consent=False)
+        await deliver_all(host, other)
+
+        # Then her pages say the host refused her, and why
+        why = "Your group has filled its share of this shift"
+        await third.goto(f"{base}/canvass/{call_here['id']}")
+        await expect(third.locator(".shift .alert")).to_contain_text(
+            "Test ward33 refused your sign-up for this shift: " + why
+        )
+        assert await fits_phone_width(third)
+        await screenshot(third, "canvass-share-refused-phone")
+        await third.goto(f"{base}/canvass")
+        await expect(third.locator("ul.plain")).to_contain_text(why)
+        await third.set_viewport_size({"width": 1280, "height": 900})
+        await screenshot(third, "canvass-share-refused-list")
+
+        # And the host's organizer sees, per shift, what each group holds and its limit
+        host_base = await serve(host)
+        page = await logged_in_page(browser, host_base, host, role=Role.organizer)
+        await page.goto(f"{host_base}/canvass/{call['id']}")
+        shares = page.locator("table.shares")
+        ours = shares.get_by_role("row", name=re.compile("Test ward33"))
+        await expect(ours).to_contain_text("(our members)")
+        await expect(ours).to_contain_text("only the capacity")
+        theirs = shares.get_by_role("row", name=re.compile("Test ward35"))
+        await expect(theirs.locator("td")).to_have_text(["Test ward35", "2", "0", "2 share full"])
+        await screenshot(page, "canvass-share-host")
+
+        # When she gives each ally 3 places per shift
+        await page.get_by_label("Places each ally may fill per shift").fill("3")
+        await page.get_by_role("button", name="Save the limit").click()
+        await expect(page.get_by_role("status").first).to_contain_text(
+            "Each ally may now fill 3 places per shift."
+        )
+        await expect(theirs.locator("td")).to_have_text(["Test ward35", "2", "0", "3"])
+        await expect(page.get_by_label("Places each ally may fill per shift")).to_have_value("3")
+        assert (await ally_shares(host, call))["ally_share"] == 3
+        phone = await logged_in_page(browser, host_base, host, role=Role.organizer, phone=True)
+        await phone.goto(f"{host_base}/canvass/{call['id']}")
+        await expect(phone.locator("table.shares")).to_contain_text("Places held")
+        assert await fits_phone_width(phone)
+        await screenshot(phone, "canvass-share-host-phone")
+
+    async def test_a_bad_share_is_a_422_page_and_changes_nothing(self, nodes: NodeFactory) -> None:
+        host, _ = await host_and_ally(nodes)
+        call = await post_call(host, ally_share=5)
+        organizer = await page_client(host, role=Role.organizer)
+        for bad in ("0", "-2", "2.5", "lots", "10001"):
+            answer = await organizer.post(f"/canvass/{call['id']}/ally-share", {"ally_share": bad})
+            assert answer.status_code == 422, bad
+            assert "The limit per ally was not changed" in answer.text
+            assert f'value="{bad}"' in answer.text
+        assert (await ally_shares(host, call))["ally_share"] == 5
+        # Blank goes back to the fair share
+        answer = await organizer.post(f"/canvass/{call['id']}/ally-share", {"ally_share": ""})
+        assert answer.status_code == 303
+        assert (await ally_shares(host, call))["ally_share"] is None
+
+    async def test_a_member_cannot_set_the_share(self, nodes: NodeFactory) -> None:
+        host, _ = await host_and_ally(nodes)
+        call = await post_call(host)
+        member = await page_client(host, role=Role.member)
+        page = await member.get(f"/canvass/{call['id']}")
+        assert "Places by group" not in page.text
+        assert "Places each ally may fill" not in page.text
+        answer = await member.post(f"/canvass/{call['id']}/ally-share", {"ally_share": "1"})
+        assert answer.status_code == 403
+        assert (await ally_shares(host, call))["ally_share"] is None
