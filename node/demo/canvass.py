@@ -74,6 +74,9 @@ def call_body() -> dict[str, Any]:
         "materials": "Clipboards, lit and water at the office",
         "contact": {"name": "Field desk", "phone": "773-555-0100"},
         "waitlist_limit": 2,
+        # Five allies share canvass calls: a fair share of 8 places would be 1 each (8 // 6),
+        # and two neighbours of the 35th sign up, so 33WF lets each ally fill 2.
+        "ally_share": 2,
     }
 
 

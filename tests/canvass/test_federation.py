@@ -68,9 +68,10 @@ class TestPostingAndRelaying:
 
 class TestSignups:
     async def test_three_wards_fill_a_shift_then_waitlist_then_refusal(self, nodes):
-        # Given a call with 3 places and 1 waitlist place, relayed by three allies
+        # Given a call with 3 places and 1 waitlist place, relayed by three allies, each of
+        # which may hold 2 (more than its fair share of 1: the shift's limits decide here)
         host, *allies = await coalition(nodes, *WARDS)
-        call = await post_call(host, capacity=3, waitlist_limit=1)
+        call = await post_call(host, capacity=3, waitlist_limit=1, ally_share=2)
         await deliver_all(host, *allies)
         relayed = [await relay(node, call) for node in allies]
         # When one volunteer from each ward signs up on her own node
