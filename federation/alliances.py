@@ -12,8 +12,20 @@ The handshake on the wire::
     B: Reject {type: Alliance, scopes}           -> A      both ended
     A or B: Leave  <the other's node id>         -> other  both ended
 
-If both offer at once, each offer accepts the other's: both become active on the scopes both
-offered.
+An alliance covers only scopes both sides offered (``agreed_scopes``: the intersection, never
+wider than either offer). If both offer at once, each offer accepts the other's: both become
+active on the scopes both offered. Where two offers (or an offer and its Accept) share no
+scope, no alliance forms::
+
+    crossing offers, nothing in common   each side: proposed --no_common_scope--> ended
+                                         (both compute it from the same two offers; nothing sent)
+    an Accept sharing nothing with ours  we: proposed --no_common_scope--> ended, and send Leave
+                                         so the acceptor ends too
+    our admin offers to a node whose     refused (422 no_common_scope); nothing changes
+      pending offer shares nothing
+
+An ended alliance with no agreed scopes is shown to the admin with that reason
+(``ended_reason``); either admin may offer again.
 """
 
 from __future__ import annotations
@@ -49,6 +61,19 @@ class UnknownScope(FederationError):
     code = "unknown_scope"
 
 
+class NoCommonScope(FederationError):
+    """Our admin's offer shares no scope with the offer that node already sent us."""
+
+    status_code = 422
+    code = "no_common_scope"
+
+
+NO_COMMON_SCOPE_REASON = (
+    "No scope in common: the two offers shared no kind of object, so no alliance was formed. "
+    "Either side may offer again with scopes the other offered."
+)
+
+
 def check_scopes(scopes: Sequence[str]) -> list[AllianceScope]:
     """The scopes, validated and in canonical order."""
     unknown = sorted(set(scopes) - set(ALL_SCOPES))
@@ -67,10 +92,13 @@ async def _changed(
     event: str,
     previous: AllianceState | None,
     by: str,
+    detail: dict[str, object] | None = None,
 ) -> None:
     session.add(peer)
     await session.flush()
-    change = AllianceChange(peer=peer, event=event, previous=previous, current=peer.state, by=by)
+    change = AllianceChange(
+        peer=peer, event=event, previous=previous, current=peer.state, by=by, detail=detail or {}
+    )
     await runtime.registry.alliance_changed(session, change)
 
 
@@ -82,13 +110,45 @@ async def _tell(
 
 
 def agreed_scopes(ours: Sequence[str], theirs: Sequence[str]) -> list[str]:
-    """The scopes of an alliance both sides offered: those they share, in canonical order.
+    """The scopes of an alliance: those both sides offered, in canonical order.
 
-    If two crossing offers share none, the alliance covers what either offered; both sides
-    compute the same answer from the same two offers, so they never disagree.
+    Never wider than either list; empty when they share none, and then no alliance forms.
+    Both sides compute it from the same two lists, so they never disagree.
     """
-    common = [scope for scope in ALL_SCOPES if scope in ours and scope in theirs]
-    return common or [scope for scope in ALL_SCOPES if scope in ours or scope in theirs]
+    return [scope for scope in ALL_SCOPES if scope in ours and scope in theirs]
+
+
+def ended_reason(peer: Peer) -> str | None:
+    """Why an alliance is in its state, where the state alone does not say.
+
+    An alliance ends with no agreed scopes only when two offers (or an offer and its Accept)
+    shared none: no alliance was formed.
+    """
+    if peer.state is AllianceState.ended and not peer.scopes:
+        return NO_COMMON_SCOPE_REASON
+    return None
+
+
+async def _no_common_scope(
+    session: AsyncSession,
+    runtime: FederationRuntime,
+    peer: Peer,
+    *,
+    theirs: Sequence[str],
+) -> None:
+    """Two offers (or an offer and its Accept) shared no scope: end it, saying why."""
+    ours = list(peer.scopes)
+    previous = apply(peer, "no_common_scope")
+    peer.scopes = []
+    await _changed(
+        session,
+        runtime,
+        peer,
+        event="no_common_scope",
+        previous=previous,
+        by=peer.node_id,
+        detail={"reason": "no scope in common", "ours": ours, "theirs": list(theirs)},
+    )
 
 
 def _alliance(scopes: Sequence[str], message: str | None = None) -> AllianceOffer:
@@ -109,14 +169,23 @@ async def propose_alliance(
 ) -> Peer:
     """Offer an alliance to the node described by ``document`` (fetched just before).
 
-    If that node has already offered us one, this accepts it instead.
+    If that node has already offered us one, this accepts it instead, on the scopes both
+    offers name (:class:`NoCommonScope` if there are none; nothing changes then).
     """
     if document.id == runtime.node_id:
         raise CannotAllyWithSelf("That address is this node itself.")
     offer = _alliance(scopes, message)
     peer = await get_peer(session, node_id=document.id)
     if peer is not None and peer.state is AllianceState.pending:
+        common = agreed_scopes(offer.scopes, peer.scopes)
+        if not common:
+            raise NoCommonScope(
+                f"{peer.name} already offered an alliance on {', '.join(peer.scopes)}; you "
+                f"offered {', '.join(offer.scopes)}. An alliance covers only scopes both "
+                "sides offer: include some of theirs, or reject their offer."
+            )
         refresh_from_document(peer, document)
+        peer.scopes = common
         return await accept_alliance(session, runtime, peer=peer, by=by)
     if peer is None:
         peer = new_peer(document, state=AllianceState.proposed, scopes=offer.scopes)
@@ -138,7 +207,8 @@ async def propose_alliance(
 async def accept_alliance(
     session: AsyncSession, runtime: FederationRuntime, *, peer: Peer, by: str
 ) -> Peer:
-    """Accept a pending offer: the alliance becomes active on the offered scopes."""
+    """Accept a pending offer: the alliance becomes active on the scopes we stored for it
+    (the offer's, or fewer when our admin answered with an offer of its own)."""
     previous = apply(peer, "accepted")
     await _tell(
         session,
@@ -223,13 +293,21 @@ async def receive_offer(
     peer: Peer | None,
     document: NodeDocument | None,
 ) -> None:
-    """An alliance offer: pending for our admin, or active at once if we offered too."""
+    """An alliance offer: pending for our admin, or active at once if we offered too.
+
+    Offers that cross become an alliance on the scopes both name; if they share none, no
+    alliance forms (both sides end it, each from the same two offers, telling nobody).
+    """
     offer = _offered(activity)
     if peer is not None and peer.state is AllianceState.active:
         return  # already allies: a repeated offer changes nothing
     if peer is not None and peer.state is AllianceState.proposed:
+        common = agreed_scopes(peer.scopes, offer.scopes)
+        if not common:
+            await _no_common_scope(session, runtime, peer, theirs=offer.scopes)
+            return
         previous = apply(peer, "crossed")
-        peer.scopes = agreed_scopes(peer.scopes, offer.scopes)
+        peer.scopes = common
         await _tell(
             session,
             runtime,
@@ -265,14 +343,28 @@ async def receive_accept(
 ) -> None:
     """Our offer was accepted: active on the scopes both sides named.
 
-    After crossing offers both sides are active already and each receives the other's
-    Accept: that changes nothing.
+    Scopes in the Accept that our offer did not name are ignored: an Accept never widens an
+    alliance. One that shares no scope with our offer forms none: we end it and send
+    ``Leave``, so an acceptor that thinks itself allied ends too. After crossing offers both
+    sides are active already and each receives the other's Accept: that changes nothing.
     """
     accepted = _offered(activity)
     if peer.state is AllianceState.active:
         return
+    common = agreed_scopes(peer.scopes, accepted.scopes)
+    if not common and peer.state is AllianceState.proposed:
+        await _no_common_scope(session, runtime, peer, theirs=accepted.scopes)
+        await _tell(
+            session,
+            runtime,
+            peer,
+            build_activity(
+                node_id=runtime.node_id, type="Leave", object=peer.node_id, to=[peer.node_id]
+            ),
+        )
+        return
     previous = apply(peer, "accept_received")
-    peer.scopes = agreed_scopes(peer.scopes, accepted.scopes)
+    peer.scopes = common
     await _changed(
         session, runtime, peer, event="accept_received", previous=previous, by=peer.node_id
     )

@@ -17,8 +17,8 @@ transaction as the change::
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
 from typing import TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -40,6 +40,8 @@ class AllianceChange:
     current: AllianceState
     by: str
     """Who caused it: the local actor's label, or the peer's node id."""
+    detail: Mapping[str, object] = field(default_factory=dict)
+    """What else an admin should know about it (why no alliance formed, and both offers)."""
 
     @property
     def began(self) -> bool:

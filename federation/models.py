@@ -2,16 +2,18 @@
 
 Alliance states, per peer (``Peer.state``)::
 
-    we offer:    proposed --their Accept--> active
-                     \\--their Reject--> ended
+    we offer:    proposed --their Accept (or crossing Offer)--> active
+                     \\--their Reject, or an answer sharing no scope with ours--> ended
     they offer:  pending --our accept--> active
                      \\--our reject--> ended
     active --suspend--> suspended --resume--> active
     active | suspended --end (either side)--> ended
 
-``active`` is the only state in which shared objects flow. ``suspended`` holds deliveries
-(they are kept and sent on resume) and refuses the peer's activities. ``ended`` stops delivery
-both ways; what was received stays, marked as from a former ally.
+``scopes`` are the agreed scopes once active (what both sides offered); an alliance that
+ended because the two offers shared none keeps no scopes. ``active`` is the only state in
+which shared objects flow. ``suspended`` holds deliveries (they are kept and sent on resume)
+and refuses the peer's activities. ``ended`` stops delivery both ways; what was received
+stays, marked as from a former ally.
 
 Delivery states (``Delivery.state``)::
 

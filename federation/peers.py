@@ -13,6 +13,8 @@ activity that tells the peer in the same transaction (the outbox).
     accept_received proposed                     active     the peer's admin
     rejected       pending                       ended      our admin
     reject_received proposed                     ended      the peer's admin
+    no_common_scope proposed                     ended      their Offer (crossing ours) or
+                                                            Accept shares no scope with ours
     suspended      active                        suspended  our admin (local: we stop sending
                                                             and refuse the peer's activities)
     resumed        suspended                     active     our admin
@@ -44,6 +46,7 @@ TRANSITIONS: Final[dict[str, tuple[frozenset[AllianceState | None], AllianceStat
     "accept_received": (frozenset({S.proposed}), S.active),
     "rejected": (frozenset({S.pending}), S.ended),
     "reject_received": (frozenset({S.proposed}), S.ended),
+    "no_common_scope": (frozenset({S.proposed}), S.ended),
     "suspended": (frozenset({S.active}), S.suspended),
     "resumed": (frozenset({S.suspended}), S.active),
     "ended": (frozenset({S.proposed, S.pending, S.active, S.suspended}), S.ended),

@@ -47,6 +47,10 @@ class AlliancePublic(BaseModel):
     )
     message: str | None
     state_changed_at: datetime
+    reason: str | None = Field(
+        description="Why the alliance is in this state, when the state alone does not say: "
+        "an alliance that ended because the two offers shared no scope (`scopes` is then empty)."
+    )
     delivery: DeliveryHealth
 
 

@@ -49,6 +49,7 @@ async def _audit(session: AsyncSession, change: AllianceChange, *, actor: Actor)
             "from": change.previous.value if change.previous else None,
             "to": change.current.value,
             "scopes": change.peer.scopes,
+            **change.detail,
         },
     )
 
@@ -139,6 +140,7 @@ async def describe(session: AsyncSession, peers: Sequence[Peer]) -> list[Allianc
             key_fingerprints=[jwk["kid"] for jwk in peer.keys.get("keys", [])],
             message=peer.message,
             state_changed_at=peer.state_changed_at,
+            reason=alliances.ended_reason(peer),
             delivery=DeliveryHealth(
                 queued=counts.get((peer.id or 0, DeliveryState.pending), 0),
                 failed=counts.get((peer.id or 0, DeliveryState.failed), 0),

@@ -128,10 +128,11 @@ def _alliance_line(alliance: AlliancePublic) -> str:
     return (
         f"{alliance.id:>3}  {alliance.state.value:<9}  {shown(alliance.name)}  "
         f"<{shown(alliance.node_id)}>\n"
-        f"     scopes: {', '.join(alliance.scopes)}   key: {shown(fingerprint)}\n"
+        f"     scopes: {', '.join(alliance.scopes) or 'none'}   key: {shown(fingerprint)}\n"
         f"     queued: {alliance.delivery.queued}   failed: {alliance.delivery.failed}"
         + (f"   last error: {shown(last_error)}" if last_error else "")
         + ("   PAUSED" if alliance.delivery.paused else "")
+        + (f"\n     {alliance.reason}" if alliance.reason else "")
     )
 
 
