@@ -1,9 +1,10 @@
-"""The one outbound HTTP client of federation, and the address policy it enforces.
+"""The one outbound HTTP client factory of federation, and the address policy it enforces.
 
 Every request a node sends another node (deliveries, node-document fetches, object fetches)
-goes through a client made by :func:`create_federation_client`: HTTP/1.1, keep-alive pooling,
-5 s to connect, 10 s per read or write, redirects never followed, proxies from the
-environment ignored, ``Accept-Encoding: identity``. :func:`send_with_deadline` adds what httpx
+goes through a client made by :func:`create_federation_client`, one client per kind of work,
+each with its own pool (``federation.runtime``): HTTP/1.1, keep-alive pooling, 5 s to
+connect, 10 s per read or write, redirects never followed, proxies from the environment
+ignored, ``Accept-Encoding: identity``. :func:`send_with_deadline` adds what httpx
 timeouts cannot: one deadline for the whole exchange and a cap on the body, read streamed.
 
 Where a connection goes (the SSRF defence)::
@@ -325,20 +326,23 @@ def create_federation_client(
     user_agent: str,
     transport: httpx.AsyncBaseTransport | None = None,
     resolver: Resolver | None = None,
+    limits: httpx.Limits = FEDERATION_LIMITS,
 ) -> httpx.AsyncClient:
-    """The HTTP client every federation request is sent with; make one per process.
+    """An HTTP client for federation requests, with its own connection pool.
 
     ``allow_private`` lets peers on private and loopback addresses be reached (local
     development and tests only: ``ALLOW_PRIVATE_PEERS``). ``user_agent`` is the full
     ``User-Agent`` value, ``ipo-node/<version>``. ``transport`` replaces the address-pinning
     transport entirely (tests route requests to in-process apps with it); ``resolver``
-    replaces DNS resolution for the pinning transport. Close the client when done.
+    replaces DNS resolution for the pinning transport. ``limits`` sizes the pool: work that
+    must never wait for another's connections gets a client of its own (see
+    ``federation.runtime``). Close the client when done.
     """
     if transport is None:
         backend = AddressPinningBackend(
             allow_private=allow_private, resolver=resolver or system_resolver
         )
-        transport = PinnedTransport(backend)
+        transport = PinnedTransport(backend, limits=limits)
     return httpx.AsyncClient(
         transport=transport,
         timeout=FEDERATION_TIMEOUT,

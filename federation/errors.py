@@ -24,6 +24,7 @@ The tree::
     ├── SchemaInvalid (422)           valid JSON that the wire schema refuses
     └── TryLater                      refused for now; the sender keeps it and retries
         ├── OfferRateLimited (429)    an offer from this origin was checked moments ago
+        ├── OffersBusy (503)          as many offers as we check at once are being checked
         └── AllianceSuspended (503)   the receiving admin paused the alliance
 """
 
@@ -180,6 +181,16 @@ class OfferRateLimited(TryLater):
     code = "offer_rate_limited"
     default_message = "An offer from this origin was just checked; retry in a minute."
     headers = {"Retry-After": "60"}
+
+
+class OffersBusy(TryLater):
+    """Every slot for fetching strangers' node documents is taken: the offer is not queued
+    behind them (that would hold the sender's connection), it is answered at once."""
+
+    status_code = 503
+    code = "offers_busy"
+    default_message = "This node is checking as many alliance offers as it can; retry soon."
+    headers = {"Retry-After": "30"}
 
 
 class AllianceSuspended(TryLater):

@@ -11,6 +11,8 @@ Every check happens before anything is written, cheapest first::
     signer unknown, and not an alliance Offer           -> 403 not_an_ally
     signer unknown, Offer: fetch the claimed origin's node document, once a minute at
       most per origin                                   -> 429 offer_rate_limited / 502
+      (from a pool of its own; when MAX_OFFER_FETCHES
+      are already in flight                             -> 503 offers_busy, at once)
     signature, digest, +-5 min window, replay           -> 401 (see federation.signing)
     key unknown for a known peer: refetch its keys (once a minute at most), verify again
     not a valid activity, validated strictly (no value
@@ -107,7 +109,10 @@ class Sender:
         422: {"description": "Not a valid activity, or not one this node handles."},
         429: {"description": "An offer from this origin was just checked; retry after a minute."},
         502: {"description": "The offering node's document could not be fetched."},
-        503: {"description": "The alliance is suspended here; retry later (Retry-After)."},
+        503: {
+            "description": "The alliance is suspended here, or this node is checking as many "
+            "offers as it can at once; retry later (Retry-After)."
+        },
     },
 )
 async def inbox(request: Request) -> JSONResponse:
@@ -264,8 +269,16 @@ async def _identify_sender(
     if last is not None and now - last < runtime.key_refetch_interval:
         # Transient: a forged offer naming a real node must not make that node's offer fail.
         raise OfferRateLimited()
-    _remember_offer_fetch(runtime, signer, now)
-    document = await fetch_node_document(runtime.client, signer, auth=runtime.signer())
+    # Strangers' fetches have their own few connections and a short deadline: however many
+    # offers arrive, the connections that reach our allies are never theirs to take.
+    with runtime.offer_fetch_slot():
+        _remember_offer_fetch(runtime, signer, now)
+        document = await fetch_node_document(
+            runtime.offer_client,
+            signer,
+            auth=runtime.signer(),
+            deadline=runtime.offer_fetch_deadline,
+        )
     return Sender(node_id=document.id, peer=peer, document=document)
 
 

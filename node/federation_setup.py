@@ -1,8 +1,9 @@
 """Wiring the protocol into this application: handlers, the runtime, background work.
 
 ``start_federation`` is called by the app's lifespan and by ``ipo-node worker``. It builds the
-handler registry from every domain that federates, the one federation HTTP client, the
-runtime the inbox reads from ``app.state.federation``, and the delivery worker.
+handler registry from every domain that federates, the federation HTTP clients (one pool per
+kind of work: deliveries, this node's own fetches, strangers' offers, webhooks), the runtime
+the inbox reads from ``app.state.federation``, and the delivery worker.
 """
 
 from __future__ import annotations
@@ -16,12 +17,12 @@ from dataclasses import dataclass
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from federation.client import create_federation_client
+from federation.client import FEDERATION_LIMITS, create_federation_client
 from federation.delivery import DeliveryWorker
 from federation.handlers import HandlerRegistry
 from federation.inbox import retry_failed
 from federation.keys import KeyringHolder
-from federation.runtime import FederationRuntime
+from federation.runtime import MAX_OFFER_FETCHES, FederationRuntime
 from node import __version__
 from node.alliances import service as alliances
 from node.canvass import handlers as canvass_handlers
@@ -34,6 +35,9 @@ from node.webhooks.delivery import WebhookDispatcher
 log = logging.getLogger(__name__)
 
 INBOX_RETRY_SECONDS = 60.0
+OFFER_FETCH_LIMITS = httpx.Limits(max_connections=MAX_OFFER_FETCHES, max_keepalive_connections=0)
+"""Strangers' node documents: as many connections as fetches in flight; none kept open,
+since each offer names another origin."""
 
 
 def build_registry(settings: Settings) -> HandlerRegistry:
@@ -65,22 +69,33 @@ async def start_federation(
     """The runtime and worker; with ``run_worker`` the background loops run until exit."""
     keyring = KeyringHolder(settings.keys_dir)
     keyring()  # fail at start, not at the first delivery, if the keys are unusable
-    async with (
-        create_federation_client(
+
+    def client(
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        limits: httpx.Limits = FEDERATION_LIMITS,
+    ) -> httpx.AsyncClient:
+        return create_federation_client(
             allow_private=settings.allow_private_peers,
             user_agent=f"ipo-node/{__version__}",
             transport=transport,
-        ) as client,
+            limits=limits,
+        )
+
+    # A pool per kind of work (federation.runtime): nothing a stranger sends can take the
+    # connections the worker needs to reach allies.
+    async with (
+        client(transport=transport) as delivery_client,
+        client(transport=transport) as fetch_client,
+        client(transport=transport, limits=OFFER_FETCH_LIMITS) as offer_client,
         # Webhooks to partners: a client of their own (see node.webhooks.delivery), drained
         # by the same worker loop.
-        create_federation_client(
-            allow_private=settings.allow_private_peers, user_agent=f"ipo-node/{__version__}"
-        ) as webhook_client,
+        client() as webhook_client,
     ):
         webhooks = WebhookDispatcher(session_maker=session_maker, client=webhook_client)
         worker = DeliveryWorker(
             session_maker=session_maker,
-            client=client,
+            client=delivery_client,
             keyring=keyring,
             node_id=settings.public_url,
             drains=[webhooks.run_once],
@@ -88,7 +103,8 @@ async def start_federation(
         runtime = FederationRuntime(
             node_id=settings.public_url,
             session_maker=session_maker,
-            client=client,
+            client=fetch_client,
+            offer_client=offer_client,
             keyring=keyring,
             registry=build_registry(settings),
             wake_delivery=worker.wake.set,

@@ -3,15 +3,22 @@
 Real apps, real signatures, real databases: only the sockets are replaced. Faults are set per
 host: ``down`` (connection refused), ``black_hole`` (never answers), or ``intercept`` (a function
 answering instead of the node, e.g. 429 with Retry-After). ``log`` records every request.
+
+Where a test needs the sockets too (connection pools, limits), ``loopback_socket`` and
+``serve_on`` serve a node's app on a real 127.0.0.1 port in the test's event loop
+(``NodeFactory.start(over_loopback=True)``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import socket
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 
 import httpx
+import uvicorn
 from fastapi import FastAPI
 
 
@@ -55,3 +62,27 @@ class Network(httpx.AsyncBaseTransport):
     def posts_to(self, host: str) -> int:
         return sum(1 for method, h, path in self.log if h == host and method == "POST"
                    and path == "/federation/inbox")  # fmt: skip
+
+
+def loopback_socket() -> socket.socket:
+    """A socket listening on a free port of 127.0.0.1, bound now: nobody can take the port
+    before the app is served on it, so the port can be part of a node id chosen earlier."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(256)  # connections wait in the backlog until uvicorn accepts them
+    return sock
+
+
+@contextlib.asynccontextmanager
+async def serve_on(app: FastAPI, sock: socket.socket) -> AsyncIterator[None]:
+    """Serve ``app`` (its lifespan already running) on ``sock`` for the block."""
+    config = uvicorn.Config(app, lifespan="off", log_level="warning", access_log=False)
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    try:
+        yield
+    finally:
+        server.should_exit = True
+        await task
+        sock.close()

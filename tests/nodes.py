@@ -30,7 +30,7 @@ from node.audit.service import CLI
 from node.config import Settings, load_settings
 from node.db import session_scope
 from node.main import create_app
-from tests.network import Network
+from tests.network import Network, loopback_socket, serve_on
 
 if TYPE_CHECKING:
     from tests.worlds import Build, BuildWith, Worlds
@@ -134,7 +134,12 @@ class NodeFactory:
         self._databases_used: list[str] = []
         stack.callback(self._release_databases)
 
-    async def start(self, name: str = "ward33", **settings: Any) -> TestNode:
+    async def start(
+        self, name: str = "ward33", *, over_loopback: bool = False, **settings: Any
+    ) -> TestNode:
+        """A new node. ``over_loopback``: served on a real 127.0.0.1 port, which is then its
+        id, and reaching other nodes through real sockets and its own connection pools, as in
+        production (with ``allow_private_peers``); other nodes must be ``over_loopback`` too."""
         data_dir = self.root / name
         data_dir.mkdir(parents=True)
         create_keyring(data_dir / "keys")
@@ -144,9 +149,18 @@ class NodeFactory:
             "secret_key": secrets.token_urlsafe(32),
             "embedded_worker": False,
         }
+        sock = loopback_socket() if over_loopback else None
+        if sock is not None:
+            self.stack.callback(sock.close)  # also if the node fails to start
+            config["public_url"] = f"http://127.0.0.1:{sock.getsockname()[1]}"
+            config["allow_private_peers"] = True
         config.update(settings)
         database_url = await asyncio.to_thread(self.databases.new)
-        return await self._launch(name, data_dir, database_url, config)
+        if sock is None:
+            return await self._launch(name, data_dir, database_url, config)
+        node = await self._launch(name, data_dir, database_url, config, real_sockets=True)
+        await self.stack.enter_async_context(serve_on(node.app, sock))
+        return node
 
     async def world(self, build: Build, *args: Any) -> list[TestNode]:
         """Running copies of the nodes ``build(factory, *args)`` makes, built once per run.
@@ -183,12 +197,20 @@ class NodeFactory:
         )
 
     async def _launch(
-        self, name: str, data_dir: Path, database_url: str, config: dict[str, Any]
+        self,
+        name: str,
+        data_dir: Path,
+        database_url: str,
+        config: dict[str, Any],
+        *,
+        real_sockets: bool = False,
     ) -> TestNode:
+        """Start the node; its federation requests go through ``self.network``, or through
+        real sockets with ``real_sockets``."""
         self._databases_used.append(database_url)
         self._configs[name] = config
         node_settings = load_settings(data_dir, database_url=database_url, **config)
-        app = create_app(node_settings, federation_transport=self.network)
+        app = create_app(node_settings, federation_transport=None if real_sockets else self.network)
         self.network.attach(f"{name}.test", app)
         await self.stack.enter_async_context(app.router.lifespan_context(app))
         client = httpx.AsyncClient(

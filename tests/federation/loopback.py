@@ -1,6 +1,7 @@
-"""A raw HTTP/1.1 server on 127.0.0.1 for federation tests, and a fake DNS resolver.
+"""A raw HTTP/1.1 server on 127.0.0.1 for federation tests, silent origins, and a fake DNS
+resolver.
 
-Shared by the client and discovery tests: real sockets, loopback only.
+Shared by the client, discovery and offer tests: real sockets, loopback only.
 """
 
 from __future__ import annotations
@@ -129,6 +130,58 @@ async def running_server() -> AsyncIterator[LoopbackServer]:
         listener.close()
         await server.aclose()
         await listener.wait_closed()
+
+
+# --- origins that accept TCP and never answer ------------------------------------------------
+
+
+@dataclass
+class SilentOrigins:
+    """Listeners on 127.0.0.1, one per origin, that accept every connection, read what comes,
+    and never answer a byte, until ``hang_up``. ``open`` counts connections still held."""
+
+    origins: list[str] = field(default_factory=list)
+    accepted: int = 0
+    open: int = 0
+    _writers: set[asyncio.StreamWriter] = field(default_factory=set)
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.accepted += 1
+        self.open += 1
+        self._writers.add(writer)
+        try:
+            while await reader.read(65536):
+                pass  # the request arrives; no answer ever leaves
+        except ConnectionError:
+            pass
+        finally:
+            self.open -= 1
+            self._writers.discard(writer)
+            writer.close()
+
+    def hang_up(self) -> None:
+        """Close every held connection: the clients see the server disconnect, unanswered."""
+        for writer in list(self._writers):
+            writer.close()
+
+
+@contextlib.asynccontextmanager
+async def silent_origins(count: int) -> AsyncIterator[SilentOrigins]:
+    """``count`` silent origins (``http://127.0.0.1:<port>``, each its own port) for the block."""
+    silent = SilentOrigins()
+    listeners = []
+    try:
+        for _ in range(count):
+            listener = await asyncio.start_server(silent.handle, "127.0.0.1", 0)
+            listeners.append(listener)
+            silent.origins.append(f"http://127.0.0.1:{listener.sockets[0].getsockname()[1]}")
+        yield silent
+    finally:
+        silent.hang_up()
+        for listener in listeners:
+            listener.close()
+        for listener in listeners:
+            await listener.wait_closed()
 
 
 def resolving_to(*answers: str) -> Callable[[str, int], Awaitable[Sequence[str]]]:
