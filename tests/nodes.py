@@ -54,14 +54,21 @@ class TestNode:
         return session_scope(self.app.state.session_maker)
 
     async def add_user(
-        self, *, role: Role, email: str | None = None, password: str = "correct horse battery"
+        self,
+        *,
+        role: Role,
+        email: str | None = None,
+        password: str = "correct horse battery",
+        display_name: str = "",
     ) -> tuple[User, str]:
         """A user with this role and a bearer token for them."""
         email = email or f"{role.value}-{secrets.token_hex(3)}@{self.name}.example"
         async with self.session() as session:
             user = await accounts.create_user(
                 session,
-                data=UserCreate(email=email, role=role, password=password),
+                data=UserCreate(
+                    email=email, role=role, password=password, display_name=display_name
+                ),
                 actor=CLI,
             )
             _, token = await accounts.create_api_token(session, user=user, name="test", actor=CLI)

@@ -57,6 +57,7 @@ from node.canvass.models import (
 from node.config import Settings
 from node.errors import Conflict, InvalidInput, NotFound
 from node.members import repository as members
+from node.members.models import Member
 from node.webhooks import triggers as webhooks
 from schemas import canvass as wire
 
@@ -663,20 +664,29 @@ async def sign_up(
     host = None if is_local else await sharing.host_peer(session, origin=call.origin)
     if not is_local and (host is None or host.state is not AllianceState.active):
         raise HostUnreachable("The host ward is no longer an ally sharing canvass calls.")
+    member = await members.by_email(session, email=user.email)
+    given_name = first_name(member=member, user=user) if data.share_first_name else None
     signup = CanvassSignup(
         object_id="",
         call_object_id=call.object_id,
         shift_object_id=shift.object_id,
         user_id=user.id,
         handle=f"vol-{secrets.token_hex(5)}",
-        share_first_name=data.share_first_name,
+        # What was shared, not what was asked: with no first name known there is none to
+        # share, and her page must not tell her the host has it.
+        share_first_name=given_name is not None,
         share_contact=data.share_contact,
         state=SignupState.pending,
     )
     signup.object_id = f"{settings.public_url}/canvass-signups/{signup.id}"
     session.add(signup)
     await session.flush()
-    payload = await _commitment_of(session, signup=signup, user=user)
+    payload = sharing.commitment(
+        signup,
+        given_name=given_name,
+        email=(member.email if member else None) or user.email,
+        phone=member.phone if member else None,
+    )
     if host is None:
         await take_commitment(
             session, payload=payload, home_node=settings.public_url, settings=settings
@@ -705,7 +715,7 @@ async def withdraw(
     _set_signup_state(signup, SignupState.withdrawn, None, None)
     session.add(signup)
     await session.flush()
-    payload = await _commitment_of(session, signup=signup, user=user, bare=True)
+    payload = sharing.commitment(signup, given_name=None, email=None, phone=None)
     if shift is not None and await _is_local_shift(session, shift=shift, settings=settings):
         await drop_commitment(
             session, payload=payload, home_node=settings.public_url, settings=settings
@@ -737,19 +747,15 @@ async def _is_local_shift(
     return call is not None and call.origin == settings.public_url
 
 
-async def _commitment_of(
-    session: AsyncSession, *, signup: CanvassSignup, user: User, bare: bool = False
-) -> wire.CanvassCommitment:
-    """The commitment for the host; ``bare`` (a withdrawal) repeats nothing about her."""
-    if bare:
-        return sharing.commitment(signup, given_name=None, email=None, phone=None)
-    member = await members.by_email(session, email=user.email)
-    return sharing.commitment(
-        signup,
-        given_name=member.given_name if member else None,
-        email=(member.email if member else None) or user.email,
-        phone=member.phone if member else None,
-    )
+def first_name(*, member: Member | None, user: User) -> str | None:
+    """Her first name as this node knows it: her member record's, else the first word of her
+    account's name. Many volunteers have only a login (no member record matches its email):
+    their account's name is all the node has, and the host gets no more of it than the first
+    word."""
+    if member is not None and member.given_name.strip():
+        return member.given_name.strip()
+    words = user.display_name.split()
+    return words[0] if words else None
 
 
 def _set_signup_state(

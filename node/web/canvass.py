@@ -205,10 +205,10 @@ async def sign_up(
     )  # fmt: skip
     shift = await repository.shift_by_object_id(session, object_id=signup.shift_object_id)
     assert shift is not None  # noqa: S101 -- the service just found it
-    return redirect(
-        f"/canvass/{call_id}",
-        notice=f"You're signed up for the shift on {span(shift.start_date, shift.end_date)}.",
-    )
+    notice = f"You're signed up for the shift on {span(shift.start_date, shift.end_date)}."
+    if share_first_name and not signup.share_first_name:
+        notice += f" {settings.name} has no first name for you, so none was shared."
+    return redirect(f"/canvass/{call_id}", notice=notice)
 
 
 @router.post("/canvass/signups/{signup_id}/withdraw", response_class=HTMLResponse)

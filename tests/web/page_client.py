@@ -35,9 +35,9 @@ class PageClient:
         return await self.client.post(path, data=form)
 
 
-async def page_client(node: TestNode, *, role: Role) -> PageClient:
+async def page_client(node: TestNode, *, role: Role, display_name: str = "") -> PageClient:
     """A new user with ``role`` logged in through the login form."""
-    user, _ = await node.add_user(role=role, password=PASSWORD)
+    user, _ = await node.add_user(role=role, password=PASSWORD, display_name=display_name)
     client = node.client_with()
     login = await client.get("/login")
     [login_token] = _TOKEN.findall(login.text)

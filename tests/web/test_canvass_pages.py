@@ -284,3 +284,63 @@ class TestEachAllysShare:
         answer = await member.post(f"/canvass/{call['id']}/ally-share", {"ally_share": "1"})
         assert answer.status_code == 403
         assert (await ally_shares(host, call))["ally_share"] is None
+
+
+class TestFirstNameConsent:
+    async def test_the_host_roster_shows_her_first_name_only_when_she_ticked_it(
+        self, nodes: NodeFactory
+    ) -> None:
+        # Given a host whose call an ally relayed to its members
+        host, other = await host_and_ally(nodes)
+        call = await post_call(host, capacity=5)
+        await deliver_all(host, other)
+        relayed = await replica(other, call["object_id"])
+        organizer = await page_client(other, role=Role.organizer)
+        assert (await organizer.post(f"/canvass/{relayed['id']}/relay")).status_code == 303
+        path = f"/canvass/{relayed['id']}/shifts/{relayed['shifts'][0]['id']}/signup"
+        # ... a volunteer with a member record, and two with only a login, whose account's
+        # name is all their node knows of them
+        recorded = await volunteer(other, marker="Rec")
+        maria = await page_client(other, role=Role.member, display_name="Maria Lopez")
+        rosa = await page_client(other, role=Role.member, display_name="Rosa Diaz")
+        # When two tick "share my first name" and one does not
+        assert (await sign_up(recorded, relayed, share_first_name=True)).status_code == 201
+        assert (await maria.post(path, {"share_first_name": "true"})).status_code == 303
+        assert (await rosa.post(path)).status_code == 303
+        await deliver_all(host, other)
+        # Then each one's page says what the host learned
+        assert "You shared your first name" in (await maria.get(f"/canvass/{relayed['id']}")).text
+        assert "knows you only by a code name" in (await rosa.get(f"/canvass/{relayed['id']}")).text
+        # And the host's roster shows the first names shared, never a surname, and otherwise
+        # only the handle
+        roster_page = await page_client(host, role=Role.organizer)
+        roster = (await roster_page.get(f"/canvass/{call['id']}")).text
+        assert "GivenRec" in roster
+        assert "Maria" in roster
+        assert not {"Lopez", "Rosa", "Diaz", "FamilyRec"} & set(re.findall(r"\w+", roster))
+        api = await host.as_role(Role.organizer)
+        rows = (
+            await api.get(
+                f"/api/v1/canvass-calls/{call['id']}/shifts/{call['shifts'][0]['id']}/commitments"
+            )
+        ).json()
+        assert sorted(row["given_name"] or "" for row in rows) == ["", "GivenRec", "Maria"]
+        [unnamed] = [row for row in rows if row["given_name"] is None]
+        assert unnamed["handle"] in roster
+
+    async def test_with_no_name_known_her_page_does_not_claim_one_was_shared(
+        self, nodes: NodeFactory
+    ) -> None:
+        host, other = await host_and_ally(nodes)
+        call = await post_call(host, capacity=5)
+        await deliver_all(host, other)
+        relayed = await replica(other, call["object_id"])
+        organizer = await page_client(other, role=Role.organizer)
+        await organizer.post(f"/canvass/{relayed['id']}/relay")
+        nameless = await page_client(other, role=Role.member)
+        path = f"/canvass/{relayed['id']}/shifts/{relayed['shifts'][0]['id']}/signup"
+        answer = await nameless.post(path, {"share_first_name": "true"})
+        assert answer.status_code == 303
+        page = await nameless.get(answer.headers["location"])
+        assert "has no first name for you, so none was shared" in page.text
+        assert "knows you only by a code name" in page.text
