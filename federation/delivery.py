@@ -21,6 +21,9 @@ tried on the schedule, so a node offline for a weekend gets everything when it r
 A worker killed mid-send loses nothing: the delivery is still pending and the peer's lease
 expires, so another round sends it again; the receiver's dedup on activity id makes the second
 copy harmless.
+
+The transaction that makes an activity's last delivery final (delivered, failed or expired)
+also drops the personal data from its stored body (``federation.retention``).
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ from federation.client import AddressNotAllowed, send_with_deadline
 from federation.errors import FederationError
 from federation.keys import Keyring, NodeKey
 from federation.models import AllianceState, Delivery, DeliveryState, OutboxActivity, Peer
+from federation.retention import forget_delivered
 from federation.signing import SignatureAuth
 from federation.storage import utcnow
 
@@ -262,6 +266,7 @@ class DeliveryWorker:
                     .where(col(Delivery.id).in_(expired))
                     .values(state=DeliveryState.expired, finished_at=now, last_error="expired")
                 )
+            await forget_delivered(session, delivery_ids=[*delivered, *expired])
 
     async def _next_batch(self, peer_id: int) -> list[tuple[Delivery, OutboxActivity, Peer]]:
         async with self.session_maker() as session:
@@ -335,9 +340,10 @@ class DeliveryWorker:
             await session.execute(
                 update(Delivery).where(col(Delivery.id) == delivery.id).values(**values)
             )
+            finished = [_id(delivery)] if "state" in values else []
             if not outcome.delivered and not outcome.final:
                 # Everything queued for this peer for a week is given up at once, not one a day.
-                await session.execute(
+                given_up = await session.execute(
                     update(Delivery)
                     .where(col(Delivery.peer_id) == peer.id)
                     .where(col(Delivery.state) == DeliveryState.pending)
@@ -347,7 +353,10 @@ class DeliveryWorker:
                         finished_at=now,
                         last_error=f"gave up after 7 days: {outcome.error}"[:1000],
                     )
+                    .returning(col(Delivery.id))
                 )
+                finished.extend(pk for pk in given_up.scalars() if pk is not None)
+            await forget_delivered(session, delivery_ids=finished)
             if outcome.final:
                 await session.execute(
                     update(Peer).where(col(Peer.id) == peer.id).values(last_error=outcome.error)

@@ -28,7 +28,8 @@ Every check happens before anything is written, cheapest first::
     otherwise                                           -> 202 {"status": "accepted"}
 
 The activity row (unique on its id) and the handler's changes commit together, so a duplicate
-can never be applied twice, however often or concurrently it arrives.
+can never be applied twice, however often or concurrently it arrives. The row keeps no personal
+data once applied (``federation.retention``).
 """
 
 from __future__ import annotations
@@ -70,6 +71,7 @@ from federation.keys import usable_public_keys
 from federation.models import AllianceState, InboxActivity, InboxState, Peer
 from federation.peers import get_peer, refresh_from_document
 from federation.policies import check_may_send
+from federation.retention import redacted
 from federation.runtime import MAX_INBOX_BYTES, FederationRuntime
 from federation.signing import Verdict, verify_request
 from federation.storage import utcnow
@@ -156,7 +158,10 @@ async def receive(
             return "duplicate"  # whatever the alliance is now: it changed nothing then either
         peer = await get_peer(session, node_id=sender.node_id)
         handle = _authorize(runtime, activity, peer, sender)
-        if not await _record_once(session, activity, body):
+        # The log keeps the activity without a person's data once it is applied, and the
+        # full body only if its handler breaks and must be retried (federation.retention).
+        text = body.decode()
+        if not await _record_once(session, activity, redacted(text) or text):
             return "duplicate"  # a concurrent copy won the insert
         try:
             async with session.begin_nested():
@@ -166,7 +171,11 @@ async def receive(
         except Exception as exc:
             log.exception("handling %s failed; kept for retry", activity.id)
             await _mark_failed(
-                session, activity.id, exc, retry_at=runtime.clock() + INBOX_RETRY_AFTER
+                session,
+                activity.id,
+                exc,
+                body=text,
+                retry_at=runtime.clock() + INBOX_RETRY_AFTER,
             )
     return "accepted"
 
@@ -498,8 +507,8 @@ async def _already_received(session: AsyncSession, activity_id: str) -> bool:
     return result.first() is not None
 
 
-async def _record_once(session: AsyncSession, activity: Activity, body: bytes) -> bool:
-    """Insert the activity's id; ``False`` if it was already there (a duplicate)."""
+async def _record_once(session: AsyncSession, activity: Activity, body: str) -> bool:
+    """Insert the activity's id and ``body``; ``False`` if it was already there (a duplicate)."""
     dialect = session.get_bind().dialect.name
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
     statement = (
@@ -508,7 +517,7 @@ async def _record_once(session: AsyncSession, activity: Activity, body: bytes) -
             activity_id=activity.id,
             actor=activity.actor,
             type=activity.type,
-            body=body.decode(),
+            body=body,
             received_at=utcnow(),
             state=InboxState.processed,
             attempts=1,
@@ -520,13 +529,14 @@ async def _record_once(session: AsyncSession, activity: Activity, body: bytes) -
 
 
 async def _mark_failed(
-    session: AsyncSession, activity_id: str, exc: Exception, *, retry_at: datetime
+    session: AsyncSession, activity_id: str, exc: Exception, *, body: str, retry_at: datetime
 ) -> None:
     row = (
         await session.execute(
             select(InboxActivity).where(col(InboxActivity.activity_id) == activity_id)
         )
     ).scalar_one()
+    row.body = body  # all of it: the retries need it
     row.state = InboxState.failed
     row.last_error = f"{type(exc).__name__}: {exc}"[:1000]
     row.next_attempt_at = retry_at
@@ -583,5 +593,7 @@ async def retry_failed(runtime: FederationRuntime, *, limit: int = 50) -> int:
                 row.state = InboxState.processed
                 row.last_error = None
                 succeeded += 1
+            if row.state is InboxState.processed or row.attempts >= MAX_INBOX_ATTEMPTS:
+                row.body = redacted(row.body) or row.body  # applied, or given up: not needed
             session.add(row)
     return succeeded

@@ -33,6 +33,7 @@ from sqlmodel import col, select
 
 from federation.errors import FederationError
 from federation.models import AllianceState, Delivery, DeliveryState, OutboxActivity, Peer
+from federation.retention import forget_delivered
 from federation.storage import utcnow
 from schemas.node_document import NodeDocument
 
@@ -130,10 +131,12 @@ async def cancel_shared_deliveries(session: AsyncSession, *, peer: Peer) -> None
     Alliance control activities (the ``Leave`` telling them) are still delivered.
     """
     control = select(OutboxActivity.id).where(col(OutboxActivity.type).in_(CONTROL_ACTIVITY_TYPES))
-    await session.execute(
+    dropped = await session.execute(
         update(Delivery)
         .where(col(Delivery.peer_id) == peer.id)
         .where(col(Delivery.state) == DeliveryState.pending)
         .where(col(Delivery.activity_pk).not_in(control))
         .values(state=DeliveryState.failed, finished_at=utcnow(), last_error="alliance ended")
+        .returning(col(Delivery.id))
     )
+    await forget_delivered(session, delivery_ids=[pk for pk in dropped.scalars() if pk])

@@ -84,6 +84,13 @@ class KeyRotation(WireModel):
     """When the grace period ends: receivers stop accepting the old key then."""
 
 
+PERSONAL_FIELDS: dict[str, tuple[str, ...]] = {
+    "CanvassCommitment": CanvassCommitment.personal_fields,
+}
+"""Embedded object types that may carry a person's data, and the fields that do: a node keeps
+an activity with one of them in its logs only while it needs it (FEDERATION.md section 7.8.5)."""
+
+
 EmbeddedObject = Annotated[
     Event
     | AllianceOffer

@@ -19,7 +19,7 @@ the commitment by URL and has its own id under the host.
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated, Literal, Self
+from typing import Annotated, ClassVar, Literal, Self
 
 from pydantic import Field, model_validator
 
@@ -178,6 +178,10 @@ class CanvassCommitment(WireModel):
     Carries a pseudonymous ``handle``; ``given_name`` only if she allowed it, ``contact`` only
     if she consented to share it with the host. Nothing else about her crosses the wire.
     """
+
+    personal_fields: ClassVar[tuple[str, ...]] = ("given_name", "contact")
+    """The fields that are her personal data: neither node keeps them in its activity log once
+    the activity has done its work (FEDERATION.md section 7.8.5)."""
 
     type: Literal["CanvassCommitment"]
     """The object type."""

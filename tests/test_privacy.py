@@ -6,10 +6,14 @@ markers. The coalition then runs its flows (shared events, a forum co-hosted by 
 a canvass call relayed by three wards, sign-ups with consent on and off, a waitlist, a
 withdrawal, a cancellation, a report), and the test scans:
 
-- every ``outbox_activity.body`` on every node,
+- every activity body stored on every node (``outbox_activity``, ``inbox_activity``): once
+  delivered and applied, none carries anything personal, not even a consented contact,
 - every request body that crosses the in-process network, with its destination,
 - every response the allies' users get from their own nodes' canvass, forum and event APIs,
 - every webhook message queued for a partner subscribed to every event type on every node.
+
+Then a volunteer withdraws, and another erases her account: afterwards no row of any table of
+either node (activity logs included) names them.
 """
 
 from __future__ import annotations
@@ -20,10 +24,12 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 import httpx
-from sqlmodel import select
+import sqlalchemy as sa
+from sqlmodel import SQLModel, select
 
-from federation.models import OutboxActivity
+from federation.models import InboxActivity, OutboxActivity
 from federation.storage import utcnow
+from node import tables  # noqa: F401 -- every table, for the scans of whole databases
 from node.accounts.models import Role
 from node.canvass.models import CanvassShift
 from node.members.models import Member
@@ -32,6 +38,7 @@ from tests.canvass.helpers import coalition, my_signups, post_call, relay, repli
 from tests.forums.test_lifecycle import forum_body, plan_on
 from tests.nodes import NodeFactory, TestNode, deliver_all
 from tests.partners.helpers import ALL_SCOPES, partner_client
+from tests.web.page_client import page_client
 
 WARDS = ("ward33", "ward30", "ward35", "ward40")
 
@@ -121,11 +128,29 @@ def record_traffic(nodes: NodeFactory) -> list[tuple[str, str]]:
     return seen
 
 
-async def outbox_bodies(node: TestNode) -> list[str]:
-    """The body of each activity ``node`` ever queued for its allies."""
+async def activity_bodies(node: TestNode) -> list[tuple[str, str]]:
+    """Each activity ``node`` keeps, sent (``outbox_activity``) or received (``inbox_activity``),
+    with the log it is in."""
     async with node.session() as session:
-        rows = (await session.execute(select(OutboxActivity))).scalars().all()
-    return [row.body for row in rows]
+        sent = (await session.execute(select(OutboxActivity))).scalars().all()
+        received = (await session.execute(select(InboxActivity))).scalars().all()
+    return [("outbox", row.body) for row in sent] + [("inbox", row.body) for row in received]
+
+
+async def stored_rows(node: TestNode) -> list[tuple[str, str]]:
+    """Every row of every table of ``node``'s database, as text, with its table's name."""
+    found = []
+    async with node.session() as session:
+        for table in SQLModel.metadata.sorted_tables:
+            for row in await session.execute(sa.select(table)):
+                found.append((table.name, " ".join(str(value) for value in row)))
+    return found
+
+
+def named(people: list[Person], rows: list[tuple[str, str]]) -> list[str]:
+    """Where any of these people's markers appear in ``rows``."""
+    leaks = Leaks(people=people)
+    return [f"{marker} in {where}" for where, text in rows for _, marker in leaks.hits(text)]
 
 
 async def webhook_payloads(node: TestNode) -> list[str]:
@@ -272,16 +297,11 @@ class TestNothingPersonalLeaves:
         # Every request on the wire, by destination
         for destination, body in traffic:
             check(body, where=f"a request to {destination}", destination=destination)
-        # Every outbox body: an activity from ward30 to the host may carry the consented
-        # contact; nothing else may carry anything
+        # Every activity body either log keeps: all delivered and applied, so none carries
+        # anything personal, not even the contact the host was allowed to receive
         for node in everyone:
-            for body in await outbox_bodies(node):
-                to_host_only = '"to":["http://ward33.test"]' in body
-                check(
-                    body,
-                    where=f"{node.name}'s outbox",
-                    destination="ward33.test" if to_host_only else None,
-                )
+            for log, body in await activity_bodies(node):
+                check(body, where=f"{node.name}'s {log}", destination=None)
         # Every webhook message for the union, on every node: nothing personal at all
         webhook_messages = 0
         for node in everyone:
@@ -335,3 +355,114 @@ class TestNothingPersonalLeaves:
         carried = [dest for dest, body in traffic if consenting.phone in body]
         assert carried
         assert set(carried) == {"ward33.test"}
+
+
+async def roster_of(host: TestNode, call: dict[str, typing.Any], shift: int = 0) -> list[dict]:
+    organizer = await host.as_role(Role.organizer)
+    shift_id = call["shifts"][shift]["id"]
+    answer = await organizer.get(
+        f"/api/v1/canvass-calls/{call['id']}/shifts/{shift_id}/commitments"
+    )
+    assert answer.status_code == 200, answer.text
+    rows: list[dict] = answer.json()
+    return rows
+
+
+async def roster_page(host: TestNode, call: dict[str, typing.Any]) -> str:
+    organizer = await page_client(host, role=Role.organizer)
+    page = await organizer.get(f"/canvass/{call['id']}")
+    assert page.status_code == 200
+    return page.text
+
+
+async def host_with_a_relayed_call(
+    nodes: NodeFactory,
+) -> tuple[TestNode, TestNode, dict[str, typing.Any], dict[str, typing.Any]]:
+    """ward33 posting a call with two shifts, which its ally ward30 relayed to its members."""
+    host, ward30 = await coalition(nodes, "ward33", "ward30")
+    call = await post_call(host, capacity=3, shifts=2)
+    await deliver_all(host, ward30)
+    return host, ward30, call, await relay(ward30, call)
+
+
+CONSENTS = {"share_first_name": True, "share_contact": True}
+
+
+class TestActivityLogsForgetHerOnceDone:
+    async def test_a_delivered_join_keeps_her_contact_in_neither_log(self, nodes):
+        host, ward30, call, relayed = await host_with_a_relayed_call(nodes)
+        ana = Leaks().person(ward30, "delivered")
+        client = await plant(ward30, ana, login=True)
+        # When she signs up sharing her first name and contact, and the host applies it
+        assert (await sign_up(client, relayed, **CONSENTS)).status_code == 201
+        await deliver_all(host, ward30)
+        # Then the host's roster has them, as she allowed
+        [row] = await roster_of(host, call)
+        assert (row["given_name"], row["email"], row["phone"]) == (
+            ana.given_name,
+            ana.email,
+            ana.phone,
+        )
+        # But neither node's activity log keeps them: only what dedup and audit need
+        for node in (host, ward30):
+            assert named([ana], await activity_bodies(node)) == []
+        [(_, join)] = [(log, body) for log, body in await activity_bodies(host) if '"Join"' in body]
+        assert row["handle"] in join
+        assert relayed["shifts"][0]["object_id"] in join
+
+    async def test_a_join_that_expired_or_whose_alliance_ended_keeps_no_contact(self, nodes):
+        host, ward30, call, relayed = await host_with_a_relayed_call(nodes)
+        leaks = Leaks()
+        late, dropped = leaks.person(ward30, "expired"), leaks.person(ward30, "dropped")
+        # Given a Join that could not go out before its shift started
+        assert (
+            await sign_up(await plant(ward30, late, login=True), relayed, **CONSENTS)
+        ).status_code == 201
+        ward30.worker.clock = lambda: utcnow() + timedelta(days=30)
+        await deliver_all(ward30)
+        ward30.worker.clock = utcnow
+        # ... and one still queued when ward30 ended the alliance
+        assert (
+            await sign_up(await plant(ward30, dropped, login=True), relayed, shift=1, **CONSENTS)
+        ).status_code == 201
+        admin = await ward30.as_role(Role.admin)
+        assert (await admin.post(f"/api/v1/alliances/{host.url}/end")).status_code == 200
+        await deliver_all(host, ward30)
+        # Then neither reached the host, and ward30's log no longer holds their contacts
+        assert await roster_of(host, call) == []
+        assert await roster_of(host, call, shift=1) == []
+        assert named(leaks.people, await activity_bodies(ward30)) == []
+        assert len([b for _, b in await activity_bodies(ward30) if '"Join"' in b]) == 2
+
+
+class TestWithdrawalForgetsHer:
+    async def test_the_host_keeps_nothing_of_her_and_her_node_no_activity_naming_her(self, nodes):
+        host, ward30, call, relayed = await host_with_a_relayed_call(nodes)
+        ana = Leaks().person(ward30, "withdraws")
+        client = await plant(ward30, ana, login=True)
+        assert (await sign_up(client, relayed, **CONSENTS)).status_code == 201
+        await deliver_all(host, ward30)
+        [held] = await roster_of(host, call)
+        assert held["email"] == ana.email  # the host had her contact: the scans are not vacuous
+        assert ana.given_name in await roster_page(host, call)
+        # When she withdraws
+        [mine] = await my_signups(client)
+        withdrawn = await client.post(f"/api/v1/canvass-signups/{mine['id']}/withdraw")
+        assert withdrawn.status_code == 200, withdrawn.text
+        await deliver_all(host, ward30)
+        # Then no row of any table on the host names her
+        assert named([ana], await stored_rows(host)) == []
+        # ... its roster no longer lists her (the API keeps her handle, marked withdrawn)
+        page = await roster_page(host, call)
+        assert ana.given_name not in page
+        assert held["handle"] not in page
+        [row] = await roster_of(host, call)
+        assert (row["state"], row["given_name"], row["email"], row["phone"]) == (
+            "withdrawn",
+            None,
+            None,
+            None,
+        )
+        # And her own node keeps her member record (she only withdrew), but no activity names her
+        assert named([ana], await activity_bodies(ward30)) == []
+
