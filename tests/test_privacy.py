@@ -466,3 +466,62 @@ class TestWithdrawalForgetsHer:
         # And her own node keeps her member record (she only withdrew), but no activity names her
         assert named([ana], await activity_bodies(ward30)) == []
 
+
+class TestErasureForgetsHerEverywhere:
+    async def test_no_row_of_either_node_names_her_and_no_roster_lists_her(self, nodes):
+        host, ward30, call, relayed = await host_with_a_relayed_call(nodes)
+        leaks = Leaks()
+        ana, bea = leaks.person(ward30, "erased"), leaks.person(host, "erasedhost")
+        ana_client = await plant(ward30, ana, login=True)
+        bea_client = await plant(host, bea, login=True)
+        # Given Ana holds a place on the host's first shift, with her name and contact shared,
+        assert (await sign_up(ana_client, relayed, **CONSENTS)).status_code == 201
+        await deliver_all(host, ward30)
+        # ... has signed up for the second, not yet sent to the host,
+        assert (await sign_up(ana_client, relayed, shift=1, **CONSENTS)).status_code == 201
+        # ... and Bea, a member of the host ward, holds a place there too
+        assert (await sign_up(bea_client, call, **CONSENTS)).status_code == 201
+        assert {row["email"] for row in await roster_of(host, call)} == {ana.email, bea.email}
+        # When both erase their accounts
+        receipt = await ana_client.delete("/api/v1/me")
+        assert (await bea_client.delete("/api/v1/me")).status_code == 200
+        await deliver_all(host, ward30)
+        # Then no row of any table, activity logs included, on either node names either of them
+        for node in (host, ward30):
+            assert named(leaks.people, await stored_rows(node)) == []
+        # ... Ana's receipt names each sign-up withdrawn, and the host as told
+        assert receipt.status_code == 200, receipt.text
+        assert [
+            (w["shift_object_id"], w["host"], w["host_told"])
+            for w in receipt.json()["canvass_signups_withdrawn"]
+        ] == [(shift["object_id"], host.url, True) for shift in relayed["shifts"]]
+        # ... and the host's roster lists nobody: every place is free again
+        page = await roster_page(host, call)
+        for shift in (0, 1):
+            rows = await roster_of(host, call, shift=shift)
+            assert {row["state"] for row in rows} <= {"withdrawn"}
+            assert not any(row["handle"] in page for row in rows)
+        assert [s["committed"] for s in (await replica(ward30, call["object_id"]))["shifts"]] == [
+            0,
+            0,
+        ]
+
+    async def test_a_host_that_is_no_longer_an_ally_is_not_written_to(self, nodes):
+        host, ward30, _, relayed = await host_with_a_relayed_call(nodes)
+        ana = Leaks().person(ward30, "formerally")
+        client = await plant(ward30, ana, login=True)
+        assert (await sign_up(client, relayed, **CONSENTS)).status_code == 201
+        await deliver_all(host, ward30)
+        admin = await ward30.as_role(Role.admin)
+        assert (await admin.post(f"/api/v1/alliances/{host.url}/end")).status_code == 200
+        await deliver_all(host, ward30)
+        # When she erases her account after her node ended the alliance with the host
+        receipt = await client.delete("/api/v1/me")
+        # Then the receipt says the host was not told, nothing is queued for it, and her node
+        # keeps nothing of her
+        assert receipt.status_code == 200, receipt.text
+        assert [
+            (w["host"], w["host_told"]) for w in receipt.json()["canvass_signups_withdrawn"]
+        ] == [(host.url, False)]
+        assert await deliver_all(host, ward30) == 0
+        assert named([ana], await stored_rows(ward30)) == []

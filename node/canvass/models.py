@@ -370,6 +370,19 @@ class SignupPublic(BaseModel):
     updated_at: datetime
 
 
+class WithdrawnSignup(BaseModel):
+    """A sign-up withdrawn when its volunteer erased her account."""
+
+    id: str
+    call_object_id: str
+    shift_object_id: str
+    host: str = PydanticField(description="The node hosting the call (this node for its own).")
+    host_told: bool = PydanticField(
+        description="The host freed her place (a call of this node) or has a withdrawal on its "
+        "way (an ally's); false when the host is no longer an ally."
+    )
+
+
 class CommitmentPublic(BaseModel):
     """A commitment as the host's organizers see it."""
 

@@ -26,6 +26,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from federation import retention
 from federation.errors import OriginMismatch, SchemaInvalid
 from federation.models import AllianceState, Peer
 from federation.peers import list_peers
@@ -53,6 +54,7 @@ from node.canvass.models import (
     ShiftStatus,
     SignupCreate,
     SignupState,
+    WithdrawnSignup,
 )
 from node.config import Settings
 from node.errors import Conflict, InvalidInput, NotFound
@@ -101,6 +103,8 @@ class UnknownShift(SchemaInvalid):
 
 
 HELD = (CommitmentState.committed, CommitmentState.waitlisted)
+STILL_ALLIED = (AllianceState.active, AllianceState.suspended)
+"""Alliance states in which this node still writes to a peer (suspended holds the delivery)."""
 
 
 def fair_share(capacity: int, *, allies: int) -> int:
@@ -482,6 +486,8 @@ async def drop_commitment(
     if row is None or row.home_node != home_node:
         return  # nothing held (refused, or never arrived): nothing to free
     if row.state not in HELD:
+        _forget_personal_data(row)  # nothing to free, but she asked to be forgotten
+        session.add(row)
         return
     shift = await session.get(CanvassShift, row.shift_id, with_for_update=True)
     call = await repository.get_call(session, call_id=shift.call_id) if shift else None
@@ -528,6 +534,7 @@ async def _close_shift(
     session.add(shift)
     for row in await repository.commitments_of(session, shift_id=shift.id, states=HELD):
         row.state = CommitmentState.cancelled
+        _forget_personal_data(row)  # no shift, no need to reach her: her node tells her
         row.updated_at = utcnow()
         session.add(row)
         await _notify(
@@ -560,7 +567,7 @@ async def _notify(
             session.add(signup)
         return
     home = await sharing.host_peer(session, origin=commitment.home_node)
-    if home is None or home.state not in (AllianceState.active, AllianceState.suspended):
+    if home is None or home.state not in STILL_ALLIED:
         return  # no longer an ally: nothing may be sent there
     await sharing.answer_volunteer_node(
         session,
@@ -709,30 +716,67 @@ async def withdraw(
     signup = await repository.get_signup(session, signup_id=signup_id)
     if signup is None or signup.user_id != user.id:
         raise SignupNotFound(f"You have no sign-up {signup_id}.")
+    await _withdraw(session, signup=signup, settings=settings)
+    return signup
+
+
+async def withdraw_everything(
+    session: AsyncSession, *, user: User, settings: Settings
+) -> list[WithdrawnSignup]:
+    """Her erasure, for canvassing: each active sign-up withdrawn exactly as she would withdraw
+    it herself, in the caller's transaction, and her name and contact gone from every
+    activity this node keeps about any of her sign-ups."""
+    assert user.id is not None  # noqa: S101 -- users come from the database
+    withdrawn = []
+    for signup in await repository.signups_of_user(session, user_id=user.id):
+        receipt = await _withdraw(session, signup=signup, settings=settings)
+        if receipt is not None:
+            withdrawn.append(receipt)
+    return withdrawn
+
+
+async def _withdraw(
+    session: AsyncSession, *, signup: CanvassSignup, settings: Settings
+) -> WithdrawnSignup | None:
+    """Withdraw one sign-up: free her place on our own shift, or tell the host (``Undo``).
+
+    The activities about it forget her name and contact now (``federation.retention``), even
+    a ``Join`` still waiting to go: it then tells the host only her handle. ``None`` when the
+    sign-up was not active (nothing to withdraw).
+    """
+    await retention.forget_sent(session, object_ids=[signup.object_id])
     if signup.state not in ACTIVE_SIGNUP_STATES:
-        return signup
+        return None
     shift = await repository.shift_by_object_id(session, object_id=signup.shift_object_id)
+    call = await repository.call_by_object_id(session, object_id=signup.call_object_id)
     _set_signup_state(signup, SignupState.withdrawn, None, None)
     session.add(signup)
     await session.flush()
+    receipt = WithdrawnSignup(
+        id=signup.id,
+        call_object_id=signup.call_object_id,
+        shift_object_id=signup.shift_object_id,
+        host=call.origin if call else signup.call_object_id,
+        host_told=False,
+    )
     payload = sharing.commitment(signup, given_name=None, email=None, phone=None)
     if shift is not None and await _is_local_shift(session, shift=shift, settings=settings):
         await drop_commitment(
             session, payload=payload, home_node=settings.public_url, settings=settings
         )
-        return signup
-    call = await repository.call_by_object_id(session, object_id=signup.call_object_id)
+        return receipt.model_copy(update={"host_told": True})
     host = await sharing.host_peer(session, origin=call.origin) if call else None
-    if host is not None and shift is not None:
-        await sharing.send_to_host(
-            session,
-            verb="Undo",
-            payload=payload,
-            host=host,
-            node_id=settings.public_url,
-            expires_at=shift.start_date,
-        )
-    return signup
+    if host is None or shift is None or host.state not in STILL_ALLIED:
+        return receipt  # a former ally: nothing may be sent there (FEDERATION.md 6.6)
+    await sharing.send_to_host(
+        session,
+        verb="Undo",
+        payload=payload,
+        host=host,
+        node_id=settings.public_url,
+        expires_at=shift.start_date,
+    )
+    return receipt.model_copy(update={"host_told": True})
 
 
 async def my_signups(session: AsyncSession, *, user: User) -> list[CanvassSignup]:

@@ -19,6 +19,7 @@ from sqlmodel import Field, SQLModel
 
 from federation.storage import utc_column, utcnow
 from node.accounts.models import UserPublic
+from node.canvass.models import WithdrawnSignup
 
 WARD_MIN, WARD_MAX = 1, 50
 PHONE_MIN_DIGITS, PHONE_MAX_DIGITS = 7, 20
@@ -230,6 +231,9 @@ class MyData(BaseModel):
 class ErasureReceipt(BaseModel):
     members_erased: int
     account_closed: bool
+    canvass_signups_withdrawn: list[WithdrawnSignup] = PydanticField(
+        description="Her sign-ups that were still active, each withdrawn as she would herself."
+    )
 
 
 def member_values(data: BaseModel) -> dict[str, Any]:

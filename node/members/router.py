@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response, status
 from starlette.datastructures import UploadFile
 
-from node.deps import CurrentUser, OrganizerUser, SessionDep
+from node.deps import CurrentUser, OrganizerUser, SessionDep, SettingsDep
 from node.errors import ERROR_RESPONSES, InvalidInput, NodeError
 from node.members import service
 from node.members.models import (
@@ -185,6 +185,13 @@ async def my_data(principal: CurrentUser, session: SessionDep) -> MyData:
 
 
 @router.delete("/api/v1/me", response_model=ErasureReceipt)
-async def erase_me(principal: CurrentUser, session: SessionDep) -> ErasureReceipt:
-    """Erase your member record and close your account; your login stops working at once."""
-    return await service.erase_me(session, user=principal.user, actor=principal.actor)
+async def erase_me(
+    principal: CurrentUser, session: SessionDep, settings: SettingsDep
+) -> ErasureReceipt:
+    """Erase your member record and close your account; your login stops working at once.
+
+    Your canvass sign-ups still active are withdrawn, and each host ward is told to forget
+    you; the receipt lists them."""
+    return await service.erase_me(
+        session, user=principal.user, actor=principal.actor, settings=settings
+    )

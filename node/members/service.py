@@ -16,6 +16,8 @@ from federation.storage import utcnow
 from node.accounts import service as accounts
 from node.accounts.models import Role, User, UserPublic
 from node.audit.service import Actor, record
+from node.canvass import service as canvass
+from node.config import Settings
 from node.errors import Conflict, ErrorDetail, InvalidInput, NotFound
 from node.members import csv_io, repository
 from node.members.models import (
@@ -278,16 +280,22 @@ async def _members_of(session: AsyncSession, *, user: User) -> list[Member]:
     return [member] if member is not None else []
 
 
-async def erase_me(session: AsyncSession, *, user: User, actor: Actor) -> ErasureReceipt:
+async def erase_me(
+    session: AsyncSession, *, user: User, actor: Actor, settings: Settings
+) -> ErasureReceipt:
     """Delete the caller's member record and close their account for good.
 
     The account row is kept but scrubbed (email, name, password) rather than deleted, so rows
-    of other domains that point at it stay valid while nothing personal remains.
+    of other domains that point at it stay valid while nothing personal remains. Her canvass
+    sign-ups are withdrawn first, in the same transaction, exactly as she would withdraw each
+    herself: every host that holds her name or contact is told to drop it (the outbox then
+    delivers it even after her account is gone), and this node's own activity log forgets them.
     """
     if user.role == Role.admin and user.is_active and await accounts.count_admins(session) <= 1:
         raise Conflict(
             "You are this node's last admin; make another admin before erasing your account."
         )
+    withdrawn = await canvass.withdraw_everything(session, user=user, settings=settings)
     members = await _members_of(session, user=user)
     member_ids = [m.id for m in members]
     for member in members:
@@ -305,6 +313,8 @@ async def erase_me(session: AsyncSession, *, user: User, actor: Actor) -> Erasur
         action="account.erase",
         object_type="user",
         object_id=user.id,
-        detail={"member_ids": member_ids},
+        detail={"member_ids": member_ids, "canvass_signups": [w.id for w in withdrawn]},
     )
-    return ErasureReceipt(members_erased=len(members), account_closed=True)
+    return ErasureReceipt(
+        members_erased=len(members), account_closed=True, canvass_signups_withdrawn=withdrawn
+    )

@@ -289,6 +289,34 @@ class TestTheHostKeepsOnlyWhatItNeeds:
         await deliver_all(host, ward30, ward35)
         assert await held_contacts() == {"None|None|None"}
 
+    async def test_a_cancelled_shift_keeps_no_volunteers_details(self, nodes):
+        host, ward30 = await coalition(nodes, "ward33", "ward30")
+        call = await post_call(host, capacity=2)
+        await deliver_all(host, ward30)
+        client = await volunteer(ward30, marker="Cancelled", phone="773-555-0103")
+        await sign_up(client, await relay(ward30, call), share_first_name=True, share_contact=True)
+        await deliver_all(host, ward30)
+        organizer = await host.as_role(Role.organizer)
+        [held] = (await organizer.get(roster_path(call))).json()
+        assert (held["given_name"], held["phone"]) == ("GivenCancelled", "773-555-0103")
+        # When the host cancels the shift
+        shift_id = call["shifts"][0]["id"]
+        await organizer.post(f"/api/v1/canvass-calls/{call['id']}/shifts/{shift_id}/cancel")
+        await deliver_all(host, ward30)
+        # Then she is told, and the host no longer holds her name or contact
+        assert [s["state"] for s in await my_signups(client)] == ["cancelled"]
+        [row] = (await organizer.get(roster_path(call))).json()
+        assert (row["state"], row["given_name"], row["email"], row["phone"]) == (
+            "cancelled",
+            None,
+            None,
+            None,
+        )
+
+
+def roster_path(call: dict, shift: int = 0) -> str:
+    return f"/api/v1/canvass-calls/{call['id']}/shifts/{call['shifts'][shift]['id']}/commitments"
+
 
 class TestWaitlistPositions:
     async def test_when_someone_waiting_leaves_those_behind_move_up(self, nodes):

@@ -55,7 +55,11 @@ class TestEraseMe:
         response = await ana.delete("/api/v1/me")
 
         assert response.status_code == 200, response.text
-        assert response.json() == {"members_erased": 1, "account_closed": True}
+        assert response.json() == {
+            "members_erased": 1,
+            "account_closed": True,
+            "canvass_signups_withdrawn": [],
+        }
         assert await member_emails(node) == ["bo@example.org"]
         assert (await ana.get("/api/v1/me/data")).status_code == 401
         login = await node.client.post(
