@@ -767,7 +767,7 @@ async def _withdraw(
         return receipt.model_copy(update={"host_told": True})
     host = await sharing.host_peer(session, origin=call.origin) if call else None
     if host is None or shift is None or host.state not in STILL_ALLIED:
-        return receipt  # a former ally: nothing may be sent there (FEDERATION.md 6.6)
+        return receipt  # not (or no longer) an ally: nothing may be sent there (6.6)
     await sharing.send_to_host(
         session,
         verb="Undo",
