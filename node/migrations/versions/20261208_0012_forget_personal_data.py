@@ -1,7 +1,7 @@
 """forget personal data already stored in activity logs and spent commitments
 
-Revision ID: 0009
-Revises: 0008
+Revision ID: 0012
+Revises: 0011
 Created: 2026-12-08
 
 Until now both activity logs kept a volunteer's first name and contact for ever: the outbox
@@ -24,8 +24,8 @@ from typing import Any
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0009"
-down_revision = "0008"
+revision = "0012"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
