@@ -40,7 +40,9 @@ SharedObjectType = Literal["Event", "JointEndorsement", "ForumPlan", "CanvassCal
 
 
 class AllianceOffer(WireModel):
-    """The terms of an alliance, carried by ``Offer`` (and echoed by ``Accept``/``Reject``)."""
+    """The terms of an alliance, carried by ``Offer`` and by the ``Accept``/``Reject`` that
+    answers it. The alliance covers only the scopes both sides named (FEDERATION.md 6.3): an
+    ``Accept`` naming scopes the offer did not can never widen it."""
 
     type: Literal["Alliance"]
     """The object type."""
