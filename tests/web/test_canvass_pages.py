@@ -292,7 +292,7 @@ class TestFirstNameConsent:
     ) -> None:
         # Given a host whose call an ally relayed to its members
         host, other = await host_and_ally(nodes)
-        call = await post_call(host, capacity=5)
+        call = await post_call(host, capacity=5, ally_share=5)  # one ally, three volunteers
         await deliver_all(host, other)
         relayed = await replica(other, call["object_id"])
         organizer = await page_client(other, role=Role.organizer)
