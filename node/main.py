@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager
 import httpx
 from fastapi import FastAPI, Request, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.types import ASGIApp
 
 from federation.inbox import router as inbox_router
 from federation.runtime import MAX_INBOX_BYTES
@@ -33,11 +34,13 @@ from node.events.router import router as events_router
 from node.federation_setup import start_federation
 from node.forums.router import router as forums_router
 from node.members.router import router as members_router
+from node.ops.headers import SecurityHeaders
 from node.ops.limits import BodySizeLimit
 from node.ops.logging import RequestLog
 from node.ops.router import router as ops_router
 from node.partners.auth import partner_limiter
 from node.partners.routes import PARTNER_ROUTERS
+from node.web import api_docs
 from node.web.rendering import STATIC_DIR, error_page
 from node.web.routes import PAGE_ROUTERS
 from node.webhooks.router import admin_router as webhooks_admin_router
@@ -51,6 +54,14 @@ def _error_page(request: Request, status_code: int, message: str) -> Response:
     """An unknown page or a wrong method, for a browser: the layout's error page."""
     title = "Page not found" if status_code == 404 else "That did not work"
     return error_page(request, status_code=status_code, title=title, message=message)
+
+
+class NodeApp(FastAPI):
+    """FastAPI with the security headers outside everything, so that even the answer of the
+    last-resort error handler (Starlette's outermost middleware) carries them."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return SecurityHeaders(super().build_middleware_stack())
 
 
 def create_app(
@@ -82,11 +93,14 @@ def create_app(
             await engine.dispose()
 
     configure_password_hashing(settings)
-    app = FastAPI(
+    app = NodeApp(
         title=f"ipo-node: {settings.name}",
         version=__version__,
         summary="A ward group's node: members, events and the coalition's shared work.",
         lifespan=lifespan,
+        # Served by node.web.api_docs from a packaged bundle, under the node's CSP.
+        docs_url=None,
+        redoc_url=None,
     )
     install_error_handlers(app, html_page=_error_page)
     app.state.partner_limiter = partner_limiter(settings)
@@ -119,11 +133,13 @@ def create_app(
         webhooks_admin_router,
         *PARTNER_ROUTERS,
         *PAGE_ROUTERS,
+        api_docs.router,
     ):
         # The routers' own route objects, shared by every app of the process: including a
         # router makes FastAPI analyse each route again, per app, which the test suite (many
         # nodes per process) paid for in half its time. The routes reach their node through
         # the request (request.app.state), never through the route object.
         app.router.routes.extend(router.routes)
+    app.mount(api_docs.ASSETS_URL, StaticFiles(directory=api_docs.ASSETS_DIR), name="api-docs")
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

@@ -2,9 +2,8 @@
 
 ``GET /api/v1/partner/openapi.json`` holds only what a partner can call: the
 ``/api/v1/partner/...`` routes and ``POST /oauth/token``. ``GET /api/v1/partner/docs`` renders
-it (ReDoc, served from this node's own HTML; the page loads ReDoc's script from its CDN, the
-document itself comes from this node). Documented errors, each with an example, are defined
-here once and attached to every route.
+it with ReDoc, from the bundle the node serves itself (``node.web.api_docs``). Documented
+errors, each with an example, are defined here once and attached to every route.
 """
 
 from __future__ import annotations
@@ -15,12 +14,12 @@ from typing import Any
 
 import fastapi.routing
 from fastapi import APIRouter, FastAPI, Request
-from fastapi.openapi.docs import get_redoc_html
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.routing import APIRoute
 
 from node import __version__
 from node.errors import ErrorResponse
+from node.web.api_docs import redoc_page
 
 PREFIX = "/api/v1/partner"
 OAUTH_PATHS = ("/oauth/token",)
@@ -324,6 +323,6 @@ async def openapi_document(request: Request) -> JSONResponse:
 
 @docs.get("/docs")
 async def docs_page(request: Request) -> HTMLResponse:
-    return get_redoc_html(
+    return redoc_page(
         openapi_url=f"{PREFIX}/openapi.json", title=f"{request.app.title}: partner API"
     )

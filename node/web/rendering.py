@@ -12,7 +12,7 @@ from collections.abc import Callable, Coroutine, Mapping
 from functools import cache
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, unquote
+from urllib.parse import quote, unquote, urlsplit
 
 from fastapi import APIRouter, Request, Response
 from fastapi.exceptions import RequestValidationError
@@ -87,11 +87,25 @@ def field_errors(exc: ValidationError | RequestValidationError) -> dict[str, str
     return errors
 
 
+def _back_url(request: Request) -> str | None:
+    """The page the visitor came from, if it is one of this node's (a link, not a script:
+    the CSP runs no inline script, so no ``history.back()``)."""
+    referer = urlsplit(request.headers.get("referer", ""))
+    path = referer.path
+    if referer.netloc != request.url.netloc or not path.startswith("/"):
+        return None
+    if path.startswith(("//", "/\\")):  # another site, to a browser
+        return None
+    if path == request.url.path and referer.query == request.url.query:
+        return None
+    return path + (f"?{referer.query}" if referer.query else "")
+
+
 def error_page(request: Request, *, status_code: int, title: str, message: str) -> HTMLResponse:
     return render(
         request,
         "error.html",
-        {"title": title, "message": message},
+        {"title": title, "message": message, "back_url": _back_url(request)},
         status_code=status_code,
     )
 
