@@ -35,7 +35,7 @@ from node.federation_setup import start_federation
 from node.forums.router import router as forums_router
 from node.members.router import router as members_router
 from node.ops.headers import SecurityHeaders
-from node.ops.limits import BodySizeLimit
+from node.ops.limits import BodySizeLimit, RefuseNulInUrl
 from node.ops.logging import RequestLog
 from node.ops.router import router as ops_router
 from node.partners.auth import partner_limiter
@@ -113,6 +113,7 @@ def create_app(
         return settings.max_body_bytes
 
     app.add_middleware(BodySizeLimit, limit_for=limit_for)
+    app.add_middleware(RefuseNulInUrl, html_page=_error_page)
     app.add_middleware(RequestLog)
 
     for router in (

@@ -2,7 +2,9 @@
 
 Keyset pagination over a stable, unique ordering (the last ordering column is always a unique
 id), so a page never repeats or skips a row when rows are added while a client pages. The
-cursor is opaque to clients: base64url of the last row's ordering values.
+cursor is opaque to clients: base64url of the last row's ordering values. A cursor is
+anyone's to forge, so each value it holds must fit its column (an integer of 64 bits, an aware
+time, a string without NUL) before it reaches SQL; anything else is a 422, never a 500.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
+import sqlalchemy as sa
 from fastapi import Request
 from pydantic import BaseModel, Field
 from sqlalchemy import Select, tuple_
@@ -25,6 +28,8 @@ T = TypeVar("T")
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
+INT64 = range(-(2**63), 2**63)
+BAD_CURSOR = "This cursor is not valid; start again without `cursor`."
 
 
 class Page(BaseModel, Generic[T]):
@@ -49,9 +54,21 @@ def decode_cursor(cursor: str, *, width: int) -> list[Any]:
             raise ValueError("wrong shape")
         return [datetime.fromisoformat(v["dt"]) if isinstance(v, dict) else v for v in values]
     except (ValueError, KeyError, TypeError, binascii.Error):
-        raise InvalidInput(
-            "This cursor is not valid; start again without `cursor`.", field=["query", "cursor"]
-        ) from None
+        raise InvalidInput(BAD_CURSOR, field=["query", "cursor"]) from None
+
+
+def _fits(value: Any, column: Any) -> bool:
+    """Whether a decoded cursor value can be compared with ``column`` in SQL."""
+    sql_type = column.type
+    if isinstance(sql_type, sa.types.TypeDecorator):
+        sql_type = sql_type.impl_instance
+    if isinstance(sql_type, sa.Integer):
+        return isinstance(value, int) and not isinstance(value, bool) and value in INT64
+    if isinstance(sql_type, sa.DateTime):
+        return isinstance(value, datetime) and value.tzinfo is not None
+    if isinstance(sql_type, sa.String):
+        return isinstance(value, str) and "\x00" not in value
+    return False  # an ordering column of another type needs a rule here first
 
 
 async def paginate(
@@ -69,6 +86,8 @@ async def paginate(
     """
     if cursor:
         after = decode_cursor(cursor, width=len(order_by))
+        if not all(_fits(value, column) for value, column in zip(after, order_by, strict=True)):
+            raise InvalidInput(BAD_CURSOR, field=["query", "cursor"])
         key = tuple_(*order_by)
         query = query.where(key < tuple_(*after) if descending else key > tuple_(*after))
     ordering = [column.desc() if descending else column.asc() for column in order_by]

@@ -19,7 +19,7 @@ from node.alliances import service
 from node.alliances.models import AlliancePublic
 from node.deps import SessionDep
 from node.errors import NodeError
-from node.web.deps import PageAdmin
+from node.web.deps import PageAdmin, RowId
 from node.web.rendering import page_router, redirect, render
 
 router = page_router()
@@ -138,7 +138,7 @@ async def propose(
 
 @router.post("/alliances/{peer_id}/retry")
 async def retry(
-    request: Request, peer_id: int, principal: PageAdmin, session: SessionDep
+    request: Request, peer_id: RowId, principal: PageAdmin, session: SessionDep
 ) -> Response:
     peer = await service.find_peer(session, ref=str(peer_id))
     requeued = await service.retry_now(
@@ -152,7 +152,7 @@ async def retry(
 
 @router.post("/alliances/{peer_id}/{action}")
 async def act(
-    request: Request, peer_id: int, action: str, principal: PageAdmin, session: SessionDep
+    request: Request, peer_id: RowId, action: str, principal: PageAdmin, session: SessionDep
 ) -> Response:
     peer = await service.find_peer(session, ref=str(peer_id))
     if action not in ACTIONS[peer.state]:

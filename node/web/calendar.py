@@ -14,7 +14,7 @@ from __future__ import annotations
 import calendar as calendar_grid
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import Annotated
+from typing import Annotated, Literal
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
@@ -28,7 +28,7 @@ from node.errors import Conflict, InvalidInput
 from node.events import coalition_feed, sharing
 from node.events.coalition_feed import SHIFT_TYPE, TYPES, Entry
 from node.events.models import DEFAULT_TIMEZONE
-from node.web.deps import PageUser
+from node.web.deps import PageUser, WardQuery
 from node.web.rendering import page_router, redirect, render
 from schemas.base import FIRST_YEAR, LAST_YEAR
 
@@ -67,13 +67,10 @@ class Day:
     entries: list[Entry] = field(default_factory=list)
 
 
-def _filters(ward: str | None, type: str | None, group: str | None) -> Filters:
-    ward = (ward or "").strip()
-    if ward and not (ward.isdigit() and 1 <= int(ward) <= 50):
-        raise InvalidInput("A ward is a number from 1 to 50.", field=["query", "ward"])
+def _filters(ward: int | None, type: str | None, group: str | None) -> Filters:
     if type and type not in TYPES:
         raise InvalidInput(f"There is no event type {type!r}.", field=["query", "type"])
-    return Filters(ward=int(ward) if ward else None, type=type or None, group=group or None)
+    return Filters(ward=ward, type=type or None, group=group or None)
 
 
 def _month(value: str | None) -> date:
@@ -126,9 +123,9 @@ async def calendar_page(
     principal: PageUser,
     session: SessionDep,
     settings: SettingsDep,
-    view: str = "list",
+    ward: WardQuery,
+    view: Literal["list", "month"] = "list",
     month: str | None = None,
-    ward: str | None = None,
     type: str | None = None,
     group: str | None = None,
 ) -> HTMLResponse:

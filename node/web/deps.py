@@ -7,13 +7,14 @@ and put the CSRF token in every form. Cookie-authenticated form posts are CSRF-c
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 
 from node.accounts.models import Role
 from node.deps import Principal, SessionDep, optional_principal
-from node.errors import PermissionDenied
+from node.errors import InvalidInput, PermissionDenied
 from node.web.rendering import LoginRequired
 
 
@@ -46,3 +47,20 @@ PageVisitor = Annotated[Principal | None, Depends(_page_principal)]
 PageUser = Annotated[Principal, Depends(_page_user)]
 PageOrganizer = Annotated[Principal, _page_role(Role.organizer)]
 PageAdmin = Annotated[Principal, _page_role(Role.admin)]
+
+RowId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+"""A row id in a page's address: one that no database integer can hold is a 422 page."""
+
+
+def _ward_query(ward: str = "") -> int | None:
+    """The ``ward`` filter of a list page: empty for any ward, else 1 to 50 in ASCII digits
+    (``int`` would take "٣" and choke on "²" or five thousand digits)."""
+    ward = ward.strip()
+    if not ward:
+        return None
+    if not re.fullmatch(r"[0-9]{1,2}", ward) or not 1 <= int(ward) <= 50:
+        raise InvalidInput("A ward is a number from 1 to 50.", field=["query", "ward"])
+    return int(ward)
+
+
+WardQuery = Annotated[int | None, Depends(_ward_query)]

@@ -16,11 +16,11 @@ from pydantic import ValidationError
 from starlette.datastructures import FormData, UploadFile
 
 from node.deps import SessionDep
-from node.errors import InvalidInput, NodeError
+from node.errors import NodeError
 from node.members import csv_io, repository, service
 from node.members.models import Member, MemberCreate, MemberUpdate
 from node.members.repository import MemberFilters
-from node.web.deps import PageOrganizer
+from node.web.deps import PageOrganizer, RowId, WardQuery
 from node.web.rendering import field_errors, page_router, redirect, render
 
 router = page_router()
@@ -62,15 +62,12 @@ async def members_page(
     request: Request,
     principal: PageOrganizer,
     session: SessionDep,
+    ward: WardQuery,
     q: str = "",
-    ward: str = "",
     cursor: str | None = None,
 ) -> HTMLResponse:
     del principal
-    ward = ward.strip()
-    if ward and not (ward.isdigit() and 1 <= int(ward) <= 50):
-        raise InvalidInput("A ward is a number from 1 to 50.", field=["query", "ward"])
-    filters = MemberFilters(q=q.strip()[:200] or None, ward=int(ward) if ward else None)
+    filters = MemberFilters(q=q.strip()[:200] or None, ward=ward)
     members, next_cursor = await service.list_members(
         session, filters=filters, limit=PAGE_SIZE, cursor=cursor
     )
@@ -81,7 +78,7 @@ async def members_page(
         {
             "members": members,
             "q": q,
-            "ward": ward,
+            "ward": ward or "",
             "searching": bool(filters.q or filters.ward),
             "next_url": next_url,
             "first_page": cursor is None,
@@ -137,7 +134,7 @@ async def add_member(request: Request, principal: PageOrganizer, session: Sessio
 
 @router.get("/members/{member_id}/edit")
 async def edit_member_page(
-    request: Request, member_id: int, principal: PageOrganizer, session: SessionDep
+    request: Request, member_id: RowId, principal: PageOrganizer, session: SessionDep
 ) -> HTMLResponse:
     del principal
     member = await service.get_member(session, member_id=member_id)
@@ -146,7 +143,7 @@ async def edit_member_page(
 
 @router.post("/members/{member_id}/edit")
 async def edit_member(
-    request: Request, member_id: int, principal: PageOrganizer, session: SessionDep
+    request: Request, member_id: RowId, principal: PageOrganizer, session: SessionDep
 ) -> Response:
     member = await service.get_member(session, member_id=member_id)
     values = _form_values(await request.form())
