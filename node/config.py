@@ -112,6 +112,14 @@ class Settings(BaseSettings):
     partner_token_seconds: int = Field(default=900, ge=1, le=86_400)
     partner_rate_per_minute: int = Field(default=600, ge=1)
     partner_rate_burst: int = Field(default=100, ge=1)
+    # Login throttling (``node.accounts.throttle``): this many wrong passwords in a row for one
+    # account, or from one client address, lock it for ``login_lockout_seconds``; each further
+    # one doubles the lock, up to the cap; a key quiet for as long as its cap is forgotten.
+    login_account_failures: int = Field(default=5, ge=1)
+    login_address_failures: int = Field(default=20, ge=1)
+    login_lockout_seconds: int = Field(default=30, ge=1)
+    login_account_lockout_max_seconds: int = Field(default=900, ge=1)
+    login_address_lockout_max_seconds: int = Field(default=3600, ge=1)
     # Costs that protect real data. The defaults are the production ones (Argon2id as RFC 9106's
     # low-memory profile; SQLite fsyncs every commit). Only the test harness lowers them, and a
     # node started below them logs a loud warning (``node.accounts.passwords``, ``node.db``).

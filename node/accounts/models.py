@@ -91,6 +91,22 @@ class WebSession(SQLModel, table=True):
     expires_at: datetime = Field(sa_column=utc_column())
 
 
+class LoginThrottle(SQLModel, table=True):
+    """Failed logins of one account or one client address (``node.accounts.throttle``).
+
+    The key is an HMAC of the email or address under the node's secret: the table says how
+    often someone failed, not who tried, and a dump of it names no one.
+    """
+
+    __tablename__ = "login_throttle"
+
+    key_hash: str = Field(max_length=64, primary_key=True)
+    kind: str = Field(max_length=16)  # "account" or "address"
+    failures: int = 0
+    locked_until: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+    forget_at: datetime = Field(sa_column=utc_column(index=True))
+
+
 # ---- API shapes -----------------------------------------------------------------------------
 
 

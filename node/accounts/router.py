@@ -7,6 +7,7 @@ from datetime import timedelta
 from fastapi import APIRouter, Request, Response, status
 
 from node.accounts import service
+from node.accounts.cookies import set_login_cookies
 from node.accounts.models import (
     LoginRequest,
     LoginResponse,
@@ -16,30 +17,51 @@ from node.accounts.models import (
     UserPublic,
     UserUpdate,
 )
+from node.accounts.throttle import DEVICE_COOKIE
 from node.audit.service import record
+from node.db import session_scope
 from node.deps import SESSION_COOKIE, AdminUser, CurrentUser, SessionDep, SettingsDep
-from node.errors import ERROR_RESPONSES
+from node.errors import ERROR_RESPONSES, ErrorResponse
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"], responses=ERROR_RESPONSES)
 
 
-@router.post("/auth/login", response_model=LoginResponse)
+@router.post(
+    "/auth/login",
+    response_model=LoginResponse,
+    responses={
+        429: {
+            "model": ErrorResponse,
+            "description": "Too many failed logins for this account or from this address "
+            "(`login_throttled`); `Retry-After` says how many seconds to wait.",
+        }
+    },
+)
 async def login(
-    body: LoginRequest, response: Response, session: SessionDep, settings: SettingsDep
+    body: LoginRequest, request: Request, response: Response, settings: SettingsDep
 ) -> LoginResponse:
-    """Log in with email and password; sets an HTTP-only session cookie."""
-    user = await service.authenticate(session, email=body.email, password=body.password)
-    cookie, web_session = await service.start_web_session(
-        session, user=user, lifetime=timedelta(days=settings.session_days)
-    )
-    response.set_cookie(
-        SESSION_COOKIE,
-        cookie,
-        max_age=settings.session_days * 86400,
-        httponly=True,
-        secure=settings.secure_cookies,
-        samesite="lax",
-        path="/",
+    """Log in with email and password; sets an HTTP-only session cookie.
+
+    Wrong passwords are throttled per account and per client address: past the limit every
+    attempt, a right one too, is answered 429 with `Retry-After` until the lock ends."""
+    # Its own unit of work, not the request's session: a failed attempt must be counted (and
+    # committed) even though the answer is an error.
+    async with session_scope(request.app.state.session_maker) as session:
+        outcome = await service.log_in(
+            session,
+            email=body.email,
+            password=body.password,
+            host=request.client.host if request.client else None,
+            device_cookie=request.cookies.get(DEVICE_COOKIE),
+            settings=settings,
+        )
+        if outcome.user is not None:
+            cookie, web_session = await service.start_web_session(
+                session, user=outcome.user, lifetime=timedelta(days=settings.session_days)
+            )
+    user = outcome.user_or_raise()
+    set_login_cookies(
+        response, session_cookie=cookie, device_cookie=outcome.device_cookie, settings=settings
     )
     return LoginResponse(
         user=UserPublic.model_validate(user, from_attributes=True),

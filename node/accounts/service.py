@@ -12,6 +12,7 @@ import hashlib
 import hmac
 import re
 import secrets
+from dataclasses import dataclass
 from datetime import timedelta
 from functools import cache
 
@@ -22,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from federation.storage import utcnow
+from node.accounts import throttle
 from node.accounts.models import (
     FEED_SECRET_PREFIX,
     ApiToken,
@@ -34,7 +36,8 @@ from node.accounts.models import (
 )
 from node.accounts.passwords import password_hasher
 from node.audit.service import SYSTEM, Actor, record
-from node.errors import Conflict, InvalidInput, NotAuthenticated, NotFound
+from node.config import Settings
+from node.errors import Conflict, InvalidInput, NodeError, NotAuthenticated, NotFound
 
 TOKEN_PREFIX = "ipo_"  # noqa: S105 -- a prefix, not a secret
 _SELECTOR_BYTES = 8  # 16 hex characters: finds the row, is not what proves anything
@@ -76,6 +79,8 @@ def normalize_email(email: str) -> str:
 
 
 async def get_user_by_email(session: AsyncSession, *, email: str) -> User | None:
+    if "\x00" in email:  # no address holds one, and PostgreSQL cannot compare text with one
+        return None
     result = await session.execute(select(User).where(col(User.email) == normalize_email(email)))
     return result.scalar_one_or_none()
 
@@ -167,6 +172,51 @@ async def authenticate(session: AsyncSession, *, email: str, password: str) -> U
         user.password_hash = hash_password(password)
         session.add(user)
     return user
+
+
+@dataclass(frozen=True)
+class LoginOutcome:
+    """What a login attempt came to: the user, or the error to answer once it is committed."""
+
+    user: User | None
+    refusal: NodeError | None = None
+    device_cookie: str | None = None
+    """A new ``ipo_device`` value for the browser, after a success."""
+
+    def user_or_raise(self) -> User:
+        if self.user is None:
+            raise self.refusal or NotAuthenticated("Wrong email or password.")
+        return self.user
+
+
+async def log_in(
+    session: AsyncSession,
+    *,
+    email: str,
+    password: str,
+    host: str | None,
+    device_cookie: str | None,
+    settings: Settings,
+) -> LoginOutcome:
+    """One login attempt, throttled per account and per address (``node.accounts.throttle``).
+
+    Never raises for wrong credentials: the failure it counts must be committed, so the caller
+    commits, then answers ``outcome.refusal`` (401, or 429 with Retry-After)."""
+    keys = throttle.keys_for(settings, email=email, host=host, device_cookie=device_cookie)
+    now = utcnow()
+    counters = await throttle.lock_counters(session, keys, now=now)
+    refused = throttle.refusal(counters, keys, now=now)
+    if refused is not None:
+        return LoginOutcome(user=None, refusal=refused)
+    try:
+        user = await authenticate(session, email=email, password=password)
+    except NotAuthenticated as wrong:
+        await throttle.record_failure(session, counters, keys, now=now)
+        return LoginOutcome(user=None, refusal=wrong)
+    await throttle.forgive(session, counters, keys, now=now)
+    return LoginOutcome(
+        user=user, device_cookie=throttle.new_device_cookie(settings, email=user.email)
+    )
 
 
 async def create_api_token(

@@ -15,8 +15,9 @@ from fastapi import Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from node.accounts import service as accounts
+from node.accounts.cookies import set_login_cookies
+from node.accounts.throttle import DEVICE_COOKIE, LoginThrottled
 from node.deps import SESSION_COOKIE, SessionDep, SettingsDep
-from node.errors import NotAuthenticated
 from node.web.deps import PageUser, PageVisitor
 from node.web.rendering import page_router, redirect, render
 
@@ -78,9 +79,22 @@ async def log_in(
             error="The form expired. Please try again.",
             status=403,
         )
-    try:
-        user = await accounts.authenticate(session, email=email, password=password)
-    except NotAuthenticated:
+    outcome = await accounts.log_in(
+        session,
+        email=email,
+        password=password,
+        host=request.client.host if request.client else None,
+        device_cookie=request.cookies.get(DEVICE_COOKIE),
+        settings=settings,
+    )
+    if outcome.user is None:
+        # Answered, not raised: the request's session commits the failure it counted.
+        if isinstance(outcome.refusal, LoginThrottled):
+            page = _login_page(
+                request, next_url=next_url, email=email, error=outcome.refusal.message, status=429
+            )
+            page.headers["Retry-After"] = str(outcome.refusal.retry_after)
+            return page
         return _login_page(
             request,
             next_url=next_url,
@@ -89,17 +103,11 @@ async def log_in(
             status=401,
         )
     cookie, _ = await accounts.start_web_session(
-        session, user=user, lifetime=timedelta(days=settings.session_days)
+        session, user=outcome.user, lifetime=timedelta(days=settings.session_days)
     )
     response = redirect(next_url)
-    response.set_cookie(
-        SESSION_COOKIE,
-        cookie,
-        max_age=settings.session_days * 86400,
-        httponly=True,
-        secure=settings.secure_cookies,
-        samesite="lax",
-        path="/",
+    set_login_cookies(
+        response, session_cookie=cookie, device_cookie=outcome.device_cookie, settings=settings
     )
     response.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")
     return response
