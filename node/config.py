@@ -120,6 +120,12 @@ class Settings(BaseSettings):
     login_lockout_seconds: int = Field(default=30, ge=1)
     login_account_lockout_max_seconds: int = Field(default=900, ge=1)
     login_address_lockout_max_seconds: int = Field(default=3600, ge=1)
+    # Slow clients (``node.ops.timeouts``): a request's headers must arrive within
+    # ``http_header_timeout_seconds``; its body within ``http_body_timeout_seconds``, extended
+    # by one second per ``http_body_min_rate`` bytes received.
+    http_header_timeout_seconds: float = Field(default=10.0, gt=0, le=600)
+    http_body_timeout_seconds: float = Field(default=10.0, gt=0, le=600)
+    http_body_min_rate: int = Field(default=10_000, ge=1)
     # Costs that protect real data. The defaults are the production ones (Argon2id as RFC 9106's
     # low-memory profile; SQLite fsyncs every commit). Only the test harness lowers them, and a
     # node started below them logs a loud warning (``node.accounts.passwords``, ``node.db``).
