@@ -105,7 +105,9 @@ class Settings(BaseSettings):
     embedded_worker: bool = True
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    # A CSV import of members: the largest file, and the most rows, one import takes.
     max_import_bytes: int = Field(default=10 * 1_048_576, ge=1024)
+    max_import_rows: int = Field(default=100_000, ge=1)
     session_days: int = Field(default=14, ge=1, le=365)
     # Partner API: access-token lifetime, and each client's request budget (a token bucket
     # refilled at ``partner_rate_per_minute``, holding at most ``partner_rate_burst``).

@@ -77,6 +77,10 @@ async def _authenticate(request: Request, session: AsyncSession) -> Principal | 
         return Principal(user=user, via="token")
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:
+        if request.method not in SAFE_METHODS and _is_form(request):
+            # Receive the form (an upload may take minutes) before the session lookup opens a
+            # transaction: on SQLite it would hold the node's one connection meanwhile.
+            await request.form()
         resolved = await accounts.resolve_web_session(session, cookie=cookie)
         if resolved is not None:
             user, web_session = resolved
@@ -87,12 +91,16 @@ async def _authenticate(request: Request, session: AsyncSession) -> Principal | 
     return None
 
 
+def _is_form(request: Request) -> bool:
+    return request.headers.get("content-type", "").startswith(
+        ("application/x-www-form-urlencoded", "multipart/form-data")
+    )
+
+
 async def _check_csrf(request: Request, principal: Principal) -> None:
     sent = request.headers.get(CSRF_HEADER)
-    if sent is None and request.headers.get("content-type", "").startswith(
-        ("application/x-www-form-urlencoded", "multipart/form-data")
-    ):
-        form = await request.form()
+    if sent is None and _is_form(request):
+        form = await request.form()  # already received (``_authenticate``)
         value = form.get("csrf_token")
         sent = value if isinstance(value, str) else None
     if not sent or not secrets.compare_digest(sent, principal.csrf_token or ""):

@@ -13,7 +13,7 @@ from contextlib import asynccontextmanager
 import httpx
 from fastapi import FastAPI, Request, Response
 from fastapi.staticfiles import StaticFiles
-from starlette.types import ASGIApp
+from starlette.types import ASGIApp, Scope
 
 from federation.inbox import router as inbox_router
 from federation.runtime import MAX_INBOX_BYTES
@@ -27,15 +27,17 @@ from node.canvass.router import signups as canvass_signups_router
 from node.config import Settings
 from node.db import create_session_maker, engine_for
 from node.endorsements.router import router as endorsements_router
-from node.errors import install_error_handlers
+from node.errors import error_response, install_error_handlers, wants_html
 from node.events.coalition_feed import router as coalition_feed_router
 from node.events.router import feeds as feeds_router
 from node.events.router import router as events_router
 from node.federation_setup import start_federation
 from node.forums.router import router as forums_router
+from node.members.csv_io import too_large
+from node.members.imports import ImportJobs
 from node.members.router import router as members_router
 from node.ops.headers import SecurityHeaders
-from node.ops.limits import BodySizeLimit, RefuseNulInUrl
+from node.ops.limits import BodySizeLimit, RefuseNulInUrl, json_refusal
 from node.ops.logging import RequestLog
 from node.ops.router import router as ops_router
 from node.partners.auth import partner_limiter
@@ -47,6 +49,9 @@ from node.webhooks.router import admin_router as webhooks_admin_router
 from node.webhooks.router import router as webhooks_router
 
 IMPORT_PATHS = ("/api/v1/members/import", "/members/import")
+# A multipart upload is the file plus its form: the import itself refuses a file over
+# max_import_bytes, saying so; the body limit only has to leave room for the form around it.
+MULTIPART_ALLOWANCE = 64 * 1024
 INBOX_PATH = "/federation/inbox"
 
 
@@ -77,6 +82,7 @@ def create_app(
         app.state.settings = settings
         app.state.engine = engine
         app.state.session_maker = session_maker
+        app.state.member_imports = ImportJobs(session_maker)
         try:
             async with start_federation(
                 settings,
@@ -90,6 +96,7 @@ def create_app(
                 app.state.keyring = federation.runtime.keyring
                 yield
         finally:
+            await app.state.member_imports.close()
             await engine.dispose()
 
     configure_password_hashing(settings)
@@ -109,10 +116,19 @@ def create_app(
         if path == INBOX_PATH:
             return MAX_INBOX_BYTES
         if path.startswith(IMPORT_PATHS):
-            return settings.max_import_bytes
+            return settings.max_import_bytes + MULTIPART_ALLOWANCE
         return settings.max_body_bytes
 
-    app.add_middleware(BodySizeLimit, limit_for=limit_for)
+    def refuse_body(scope: Scope, limit: int) -> Response:
+        if not scope["path"].startswith(IMPORT_PATHS):
+            return json_refusal(scope, limit)
+        refusal = too_large(max_bytes=settings.max_import_bytes)
+        request = Request(scope)
+        if wants_html(request):
+            return _error_page(request, refusal.status_code, refusal.message)
+        return error_response(refusal.status_code, refusal.code, refusal.message)
+
+    app.add_middleware(BodySizeLimit, limit_for=limit_for, refusal=refuse_body)
     app.add_middleware(RefuseNulInUrl, html_page=_error_page)
     app.add_middleware(RequestLog)
 

@@ -1,7 +1,9 @@
 """Members as CSV: reading an upload into checked rows, and writing the export.
 
 The column names are documented in ``docs/members-csv.md``. Reading is separate from writing to
-the database so that the whole file is checked before anything is stored (all or nothing).
+the database so that the whole file is checked before anything is stored (all or nothing), and
+nothing here touches the database or the event loop: ``node.members.imports`` runs it in a
+thread, a chunk of rows at a time.
 
 Spreadsheet programs run a cell that starts with ``= + - @`` as a formula, so the export puts
 a ``'`` before such a value and the import takes it off again: a phone like ``+1 773 ...``
@@ -18,10 +20,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
-from node.errors import InvalidInput
-from node.members.models import WARD_MAX, WARD_MIN, Member
+from node.errors import InvalidInput, PayloadTooLarge
+from node.members.models import WARD_MAX, WARD_MIN, Member, MemberCreate, member_values
 
 # Our own columns, in export order. Each is also accepted on import.
 COLUMNS: tuple[str, ...] = (
@@ -65,6 +67,12 @@ class CsvFileInvalid(InvalidInput):
     code = "csv_invalid"
 
 
+class ImportTooLarge(PayloadTooLarge):
+    """The file is over this node's limit on bytes or rows; no row was looked at."""
+
+    code = "import_too_large"
+
+
 @dataclass(frozen=True)
 class RowError:
     row: int  # as a spreadsheet numbers it: the header is row 1
@@ -73,15 +81,12 @@ class RowError:
 
 
 @dataclass
-class CsvRow:
-    row: int
-    values: dict[str, Any]  # field -> value, only the cells that are not empty
-
-
-@dataclass
 class CsvFile:
-    rows: list[CsvRow] = field(default_factory=list)
-    errors: list[RowError] = field(default_factory=list)
+    """A parsed upload: the header read, the rows still text."""
+
+    records: list[tuple[int, list[str]]] = field(default_factory=list)  # (row number, cells)
+    header_length: int = 0
+    fields_by_index: dict[int, str] = field(default_factory=dict)
     ignored_columns: list[str] = field(default_factory=list)
     column_of: dict[str, str] = field(default_factory=dict)  # field -> header name
 
@@ -89,8 +94,43 @@ class CsvFile:
         return self.column_of.get(field_name, field_name)
 
 
-def read_csv(data: bytes) -> CsvFile:
-    """Decode and parse an uploaded file; every cell is converted, not yet validated."""
+@dataclass
+class CheckedRows:
+    """Rows turned into member fields (``member_values``), or the problems that stop them."""
+
+    values: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
+    errors: list[RowError] = field(default_factory=list)
+
+
+def size_label(count: int) -> str:
+    """A byte count as a person reads it: ``10 MiB``, ``2.5 MiB``, ``4 KiB``."""
+    for unit, size in (("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if count >= size:
+            return f"{count / size:.1f}".removesuffix(".0") + f" {unit}"
+    return f"{count} bytes"
+
+
+def too_large(*, max_bytes: int, size: int | None = None) -> ImportTooLarge:
+    """The refusal of a file over ``max_bytes`` (of ``size`` bytes, when it is known)."""
+    this = f"This file is {size_label(size)}" if size is not None else "This file is too large"
+    return ImportTooLarge(
+        f"{this}; this node imports files of up to {size_label(max_bytes)} (setting "
+        "max_import_bytes). Split it into smaller files and import each of them.",
+        field=["body", "file"],
+    )
+
+
+def check_size(data: bytes, *, max_bytes: int) -> None:
+    if len(data) > max_bytes:
+        raise too_large(max_bytes=max_bytes, size=len(data))
+
+
+def read_csv(data: bytes, *, max_rows: int) -> CsvFile:
+    """Decode and parse an upload, and read its header; the cells are checked later.
+
+    Cheap next to checking the rows (the csv module is C), so the whole file is parsed at
+    once: a file that is not CSV, or has too many rows, is refused before any row is checked.
+    """
     text = _decode(data)
     try:
         records = list(csv.reader(io.StringIO(text, newline="")))
@@ -103,33 +143,96 @@ def read_csv(data: bytes) -> CsvFile:
             "The first line must be the header, naming the columns (see docs/members-csv.md).",
             field=["body", "file"],
         )
-    parsed = CsvFile()
-    header = records[0]
-    fields_by_index = _read_header(header, parsed)
-    for index, record in enumerate(records[1:], start=2):
-        if not any(cell.strip() for cell in record):
-            continue  # an empty line, or a row of empty cells: nothing to import
-        if len(record) > len(header) and any(c.strip() for c in record[len(header) :]):
-            parsed.errors.append(
+    parsed = CsvFile(header_length=len(records[0]))
+    parsed.fields_by_index = _read_header(records[0], parsed)
+    # An empty line, or a row of empty cells, has nothing to import.
+    parsed.records = [
+        (index, record)
+        for index, record in enumerate(records[1:], start=2)
+        if any(cell.strip() for cell in record)
+    ]
+    if len(parsed.records) > max_rows:
+        raise ImportTooLarge(
+            f"This file has {len(parsed.records):,} rows; this node imports at most "
+            f"{max_rows:,} rows at a time (setting max_import_rows). Split it into smaller "
+            "files and import each of them.",
+            field=["body", "file"],
+        )
+    return parsed
+
+
+def check_rows(csv_file: CsvFile, records: Iterable[tuple[int, list[str]]]) -> CheckedRows:
+    """Convert and validate rows, as the API validates a new member (pure: run in a thread).
+
+    Every row is checked as ``MemberCreate``. A row that updates a member by email is checked
+    the same way: its cells are never empty, and with an email it names someone, so the
+    rules of ``MemberUpdate`` give the same answer.
+    """
+    checked = CheckedRows()
+    for index, record in records:
+        if _has_extra_cells(csv_file, record):
+            checked.errors.append(
                 RowError(
                     index,
                     "",
-                    f"This row has {len(record)} cells but the header has {len(header)}. "
+                    f"This row has {len(record)} cells but the header has "
+                    f"{csv_file.header_length}. "
                     "Put a value that contains a comma in double quotes.",
                 )
             )
             continue
         values: dict[str, Any] = {}
-        for position, field_name in fields_by_index.items():
+        bad_cell = False
+        for position, field_name in csv_file.fields_by_index.items():
             cell = _unguard(record[position].strip()) if position < len(record) else ""
             if not cell:
                 continue
             try:
                 values[field_name] = _convert(field_name, cell)
             except ValueError as exc:
-                parsed.errors.append(RowError(index, header[position].strip(), str(exc)))
-        parsed.rows.append(CsvRow(index, values))
-    return parsed
+                column = csv_file.column_for(field_name)
+                checked.errors.append(RowError(index, column, str(exc)))
+                bad_cell = True
+        if bad_cell:
+            continue
+        model, row_errors = _validate(csv_file, index, values)
+        if model is None:
+            checked.errors.extend(row_errors)
+        else:
+            checked.values.append((index, member_values(model)))
+    return checked
+
+
+def _has_extra_cells(csv_file: CsvFile, record: list[str]) -> bool:
+    width = csv_file.header_length
+    return len(record) > width and any(c.strip() for c in record[width:])
+
+
+def duplicate_emails(csv_file: CsvFile) -> list[RowError]:
+    """An error on every row whose email (whatever its case) an earlier row already has."""
+    position = next((p for p, f in csv_file.fields_by_index.items() if f == "email"), None)
+    if position is None:
+        return []
+    column = csv_file.column_for("email")
+    seen: dict[str, int] = {}
+    errors = []
+    for index, record in csv_file.records:
+        if _has_extra_cells(csv_file, record):
+            continue  # an error of its own (check_rows)
+        key = _unguard(record[position].strip()).lower() if position < len(record) else ""
+        if not key:
+            continue
+        if key in seen:
+            errors.append(
+                RowError(
+                    index,
+                    column,
+                    f"This email is also on row {seen[key]}; keep one row per person.",
+                )
+            )
+        else:
+            seen[key] = index
+    return errors
 
 
 def _decode(data: bytes) -> str:
@@ -207,12 +310,11 @@ def _parse_date(cell: str) -> date:
     raise ValueError(f"Write the date as 2026-03-15 (or 3/15/2026), not {cell!r}.")
 
 
-def validate_row(
-    csv_file: CsvFile, row: CsvRow, schema: type[BaseModel]
-) -> tuple[BaseModel | None, list[RowError]]:
-    """The row as ``schema``, or the errors a person needs to fix it."""
+def _validate(
+    csv_file: CsvFile, index: int, values: dict[str, Any]
+) -> tuple[MemberCreate | None, list[RowError]]:
     try:
-        return schema.model_validate(row.values), []
+        return MemberCreate.model_validate(values), []
     except ValidationError as exc:
         errors = []
         for error in exc.errors():
@@ -224,7 +326,7 @@ def validate_row(
                     csv_file.column_of[f] for f in IDENTIFYING_FIELDS if f in csv_file.column_of
                 )
             message = str(error.get("msg", "not valid")).removeprefix("Value error, ")
-            errors.append(RowError(row.row, column, message))
+            errors.append(RowError(index, column, message))
         return None, errors
 
 

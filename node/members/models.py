@@ -8,6 +8,7 @@ leaves a dangling reference in the other.
 
 from __future__ import annotations
 
+import enum
 import re
 from datetime import date, datetime
 from typing import Annotated, Any
@@ -17,7 +18,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, model_vali
 from pydantic import Field as PydanticField
 from sqlmodel import Field, SQLModel
 
-from federation.storage import utc_column, utcnow
+from federation.storage import enum_column, utc_column, utcnow
 from node.accounts.models import UserPublic
 from node.canvass.models import WithdrawnSignup
 
@@ -36,7 +37,7 @@ _PHONE_CHARS = re.compile(r"[0-9 +\-().]+")
 _ZIP = re.compile(r"\d{5}(-\d{4})?")
 
 
-def _today() -> date:
+def today() -> date:
     # The server's local date: nodes run in Chicago, and a member who signs up at 8 pm
     # joined "today" there, not tomorrow in UTC.
     return date.today()
@@ -61,7 +62,7 @@ class Member(SQLModel, table=True):
     tags: list[str] = Field(default_factory=list, sa_column=sa.Column(sa.JSON, nullable=False))
     sms_opt_in: bool = False
     share_contact_with_hosts: bool = False
-    joined_date: date = Field(default_factory=_today)
+    joined_date: date = Field(default_factory=today)
     notes: str = Field(default="", max_length=NOTES_MAX)
     created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
     updated_at: datetime = Field(default_factory=utcnow, sa_column=utc_column(index=True))
@@ -206,6 +207,47 @@ class MemberImportResult(BaseModel):
         description="Columns of the file this node does not know; their values were not read."
     )
     ignored_column_count: int
+
+
+class ImportStatus(enum.StrEnum):
+    """Where an import stands: ``checking -> saving -> done``, or it ends ``rejected`` (rows
+    are wrong) or ``failed`` (the node could not finish); both of those imported nothing."""
+
+    checking = "checking"
+    saving = "saving"
+    done = "done"
+    rejected = "rejected"
+    failed = "failed"
+
+    @property
+    def is_running(self) -> bool:
+        return self in (ImportStatus.checking, ImportStatus.saving)
+
+
+class MemberImport(SQLModel, table=True):
+    """One CSV import run in the background, so that its page can show progress, then the
+    report. It holds counts, row numbers, column names and messages: no member's data."""
+
+    __tablename__ = "member_import"
+
+    id: int | None = Field(default=None, primary_key=True)
+    status: ImportStatus = Field(sa_column=sa.Column(enum_column(ImportStatus), nullable=False))
+    rows: int = 0  # data rows in the file
+    rows_checked: int = 0
+    created: int = 0
+    updated: int = 0
+    ignored_columns: list[str] = Field(
+        default_factory=list, sa_column=sa.Column(sa.JSON, nullable=False)
+    )
+    problem_rows: int = 0  # rows with at least one problem
+    # The first problems, as {"row": n, "column": header name, "message": ...}.
+    problems: list[dict[str, Any]] = Field(
+        default_factory=list, sa_column=sa.Column(sa.JSON, nullable=False)
+    )
+    message: str = Field(default="", max_length=1000)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column(index=True))
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
+    finished_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
 
 
 class MemberDataExport(BaseModel):

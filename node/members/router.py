@@ -10,7 +10,7 @@ from starlette.datastructures import UploadFile
 
 from node.deps import CurrentUser, OrganizerUser, SessionDep, SettingsDep
 from node.errors import ERROR_RESPONSES, InvalidInput, NodeError
-from node.members import service
+from node.members import imports, service
 from node.members.models import (
     ErasureReceipt,
     MemberCreate,
@@ -103,15 +103,26 @@ async def import_members(
     request: Request,
     principal: OrganizerUser,
     session: SessionDep,
+    settings: SettingsDep,
     dry_run: Annotated[bool, Query(description="Check the file and report; write nothing")] = False,
 ) -> MemberImportResult:
     """Import a CSV file (raw `text/csv` body, or multipart field `file`). All rows or none.
 
     If any row is wrong the answer is 422 and each wrong row is in `error.details`, with
-    `loc` = `["row", <row number, the header being row 1>, <column>]`.
+    `loc` = `["row", <row number, the header being row 1>, <column>]` (the first 1,000).
+    A file over `max_import_bytes` or `max_import_rows` is refused with 413 and changes nothing.
     """
+    # Authenticated: end that transaction, so that no connection (on SQLite, the node's only
+    # one) is held while the file arrives and its rows are checked; saving starts a new one.
+    await session.commit()
     data = await _uploaded_bytes(request)
-    return await service.import_csv(session, data=data, dry_run=dry_run, actor=principal.actor)
+    return await imports.import_csv(
+        session,
+        data=data,
+        limits=imports.ImportLimits.of(settings),
+        dry_run=dry_run,
+        actor=principal.actor,
+    )
 
 
 async def _uploaded_bytes(request: Request) -> bytes:

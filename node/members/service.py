@@ -1,4 +1,5 @@
-"""Members: the rules for keeping, importing, exporting and erasing member records.
+"""Members: the rules for keeping, exporting and erasing member records (importing is
+``node.members.imports``).
 
 Every change by an organizer is written to the audit log in the same transaction. Audit
 details carry ids, counts and field names only: the log outlives an erased member, so it must
@@ -18,14 +19,13 @@ from node.accounts.models import Role, User, UserPublic
 from node.audit.service import Actor, record
 from node.canvass import service as canvass
 from node.config import Settings
-from node.errors import Conflict, ErrorDetail, InvalidInput, NotFound
+from node.errors import Conflict, InvalidInput, NotFound
 from node.members import csv_io, repository
 from node.members.models import (
     ErasureReceipt,
     Member,
     MemberCreate,
     MemberDataExport,
-    MemberImportResult,
     MemberPublic,
     MemberUpdate,
     MyData,
@@ -47,20 +47,6 @@ class MemberEmailTaken(Conflict):
             "Another member already has this email; update that member instead.",
             field=["body", "email"],
         )
-
-
-class ImportRejected(InvalidInput):
-    """Some rows of an import are wrong; ``details`` lists each as ``["row", n, column]``."""
-
-    code = "import_rejected"
-
-    def __init__(self, errors: list[csv_io.RowError]) -> None:
-        count = len({e.row for e in errors})
-        super().__init__(
-            f"{count} row{'s' if count != 1 else ''} of the file cannot be imported, so nothing "
-            "was imported. Fix the rows listed and upload the whole file again."
-        )
-        self.details = [ErrorDetail(loc=["row", e.row, e.column], msg=e.message) for e in errors]
 
 
 def _dialect(session: AsyncSession) -> str:
@@ -179,88 +165,6 @@ async def export_csv(session: AsyncSession, *, actor: Actor) -> str:
         detail={"count": len(members)},
     )
     return csv_io.write_csv(members)
-
-
-async def import_csv(
-    session: AsyncSession, *, data: bytes, dry_run: bool, actor: Actor
-) -> MemberImportResult:
-    """Check every row, then write all of them, or none if any row is wrong.
-
-    A row whose email matches a member updates that member's fields the row fills in;
-    empty cells never erase what the node already knows.
-    """
-    csv_file = csv_io.read_csv(data)
-    errors = list(csv_file.errors)
-    bad_rows = {e.row for e in errors}
-
-    emails_seen: dict[str, int] = {}
-    for row in csv_file.rows:
-        email = row.values.get("email")
-        if not email:
-            continue
-        key = email.strip().lower()
-        if key in emails_seen:
-            errors.append(
-                csv_io.RowError(
-                    row.row,
-                    csv_file.column_for("email"),
-                    f"This email is also on row {emails_seen[key]}; keep one row per person.",
-                )
-            )
-        else:
-            emails_seen[key] = row.row
-    existing = await repository.by_emails(session, emails=emails_seen.keys())
-
-    to_create: list[MemberCreate] = []
-    to_update: list[tuple[Member, MemberUpdate]] = []
-    for row in csv_file.rows:
-        if row.row in bad_rows:
-            continue
-        email = row.values.get("email")
-        match = existing.get(email.strip().lower()) if email else None
-        schema = MemberUpdate if match is not None else MemberCreate
-        model, row_errors = csv_io.validate_row(csv_file, row, schema)
-        errors.extend(row_errors)
-        if isinstance(model, MemberUpdate) and match is not None:
-            to_update.append((match, model))
-        elif isinstance(model, MemberCreate):
-            to_create.append(model)
-    if errors:
-        raise ImportRejected(sorted(errors, key=lambda e: (e.row, e.column)))
-
-    if not dry_run:
-        for create in to_create:
-            values = member_values(create)
-            if values.get("joined_date") is None:
-                values.pop("joined_date", None)
-            session.add(Member(**values))
-        for member, update in to_update:
-            _apply(member, member_values(update))
-            session.add(member)
-        await _flush_unique(session)
-    result = MemberImportResult(
-        dry_run=dry_run,
-        rows=len(csv_file.rows),
-        created=len(to_create),
-        updated=len(to_update),
-        ignored_columns=csv_file.ignored_columns,
-        ignored_column_count=len(csv_file.ignored_columns),
-    )
-    if not dry_run:
-        await record(
-            session,
-            actor=actor,
-            action="member.import",
-            object_type="member",
-            detail={
-                "rows": result.rows,
-                "created": result.created,
-                "updated": result.updated,
-                "updated_ids": sorted(m.id for m, _ in to_update if m.id is not None),
-                "ignored_column_count": result.ignored_column_count,
-            },
-        )
-    return result
 
 
 # ---- a person's own data ----------------------------------------------------------------------

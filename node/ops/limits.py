@@ -13,19 +13,34 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from starlette.requests import Request
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from node.errors import HtmlErrorPage, error_response, wants_html
 
 NUL_IN_URL = "The address contains a NUL character (%00); no page here takes one."
 
+Refusal = Callable[[Scope, int], Response]
+"""The 413 answer for a request over ``limit`` bytes."""
+
+
+def json_refusal(scope: Scope, limit: int) -> Response:
+    del scope
+    return error_response(
+        413, "payload_too_large", f"The request body is over the {limit}-byte limit."
+    )
+
 
 class BodySizeLimit:
-    """ASGI middleware; ``limit_for(path)`` gives the byte limit for each path."""
+    """ASGI middleware; ``limit_for(path)`` gives the byte limit for each path, ``refusal``
+    the answer (JSON by default)."""
 
-    def __init__(self, app: ASGIApp, *, limit_for: Callable[[str], int]) -> None:
+    def __init__(
+        self, app: ASGIApp, *, limit_for: Callable[[str], int], refusal: Refusal = json_refusal
+    ) -> None:
         self.app = app
         self.limit_for = limit_for
+        self.refusal = refusal
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -34,7 +49,7 @@ class BodySizeLimit:
         limit = self.limit_for(scope["path"])
         for name, value in scope["headers"]:
             if name == b"content-length" and value.isdigit() and int(value) > limit:
-                await _refuse(scope, receive, send, limit)
+                await self.refusal(scope, limit)(scope, receive, send)
                 return
         received = 0
         refused = False
@@ -50,7 +65,7 @@ class BodySizeLimit:
                 if received > limit and not response_started:
                     # Answer now, and tell the app the client went away so it stops reading.
                     refused = True
-                    await _refuse(scope, receive, send, limit)
+                    await self.refusal(scope, limit)(scope, receive, send)
                     return {"type": "http.disconnect"}
             return message
 
@@ -63,13 +78,6 @@ class BodySizeLimit:
             await send(message)
 
         await self.app(scope, limited_receive, guarded_send)
-
-
-async def _refuse(scope: Scope, receive: Receive, send: Send, limit: int) -> None:
-    response = error_response(
-        413, "payload_too_large", f"The request body is over the {limit}-byte limit."
-    )
-    await response(scope, receive, send)
 
 
 class RefuseNulInUrl:

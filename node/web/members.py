@@ -1,13 +1,13 @@
 """The members pages (organizers): list and search, add, edit, and CSV import.
 
 Each page calls ``node.members.service`` like the API does (same role: organizer), so the
-rules (unique email, all-or-nothing import) are the service's. The import page turns the
-service's answer into a report per row: what was created or updated, or what is wrong.
+rules (unique email, all-or-nothing import) are the service's. An upload becomes an import job
+(``node.members.imports``): its page shows the rows checked so far, reloading itself until the
+job ends, then the report: how many members were added and updated, or each wrong row and why.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from fastapi import Request
@@ -15,10 +15,11 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 from starlette.datastructures import FormData, UploadFile
 
-from node.deps import SessionDep
+from node.config import Settings
+from node.deps import SessionDep, SettingsDep
 from node.errors import NodeError
-from node.members import csv_io, repository, service
-from node.members.models import Member, MemberCreate, MemberUpdate
+from node.members import csv_io, imports, service
+from node.members.models import Member, MemberCreate, MemberImport, MemberUpdate
 from node.members.repository import MemberFilters
 from node.web.deps import PageOrganizer, RowId, WardQuery
 from node.web.rendering import field_errors, page_router, redirect, render
@@ -26,6 +27,7 @@ from node.web.rendering import field_errors, page_router, redirect, render
 router = page_router()
 
 PAGE_SIZE = 50
+REFRESH_SECONDS = 2  # how often a running import's page reloads itself (no script)
 TEXT_FIELDS = ("given_name", "family_name", "email", "phone", "postal_code", "precinct", "notes")
 LIST_FIELDS = ("languages", "tags")
 FLAGS = ("sms_opt_in", "share_contact_with_hosts")
@@ -168,23 +170,45 @@ def _name(member: Member) -> str:
 # ---- CSV import -------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class RowReport:
-    row: int
-    outcome: str  # created | updated | error | ok (fine, but not imported: other rows failed)
-    message: str
+def _import_page(
+    request: Request,
+    settings: Settings,
+    *,
+    job: MemberImport | None = None,
+    error: str | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    return render(
+        request,
+        "members_import.html",
+        {
+            "job": job,
+            "error": error,
+            "max_rows": settings.max_import_rows,
+            "max_size": csv_io.size_label(settings.max_import_bytes),
+            "refresh_seconds": REFRESH_SECONDS,
+        },
+        status_code=status_code,
+    )
 
 
 @router.get("/members/import")
-async def import_page(request: Request, principal: PageOrganizer) -> HTMLResponse:
+async def import_page(
+    request: Request, principal: PageOrganizer, settings: SettingsDep
+) -> HTMLResponse:
     del principal
-    return render(request, "members_import.html", {"report": None})
+    return _import_page(request, settings)
 
 
 @router.post("/members/import")
 async def import_members(
-    request: Request, principal: PageOrganizer, session: SessionDep
-) -> HTMLResponse:
+    request: Request, principal: PageOrganizer, session: SessionDep, settings: SettingsDep
+) -> Response:
+    """Read the file, then check and save it as a job; its page shows progress, then the
+    report. A file that cannot be read, or is over the limits, is refused at once."""
+    # Authenticated: no transaction (on SQLite, the node's one connection) stays open while
+    # the upload is read and parsed.
+    await session.commit()
     form = await request.form()
     try:
         upload = form.get("file")
@@ -192,51 +216,28 @@ async def import_members(
     finally:
         await form.close()  # the spooled upload's temporary file
     if not data:
-        return _import_result(request, error="Choose a CSV file to import.", status_code=422)
+        return _import_page(
+            request, settings, error="Choose a CSV file to import.", status_code=422
+        )
     try:
-        parsed = csv_io.read_csv(data)
-    except csv_io.CsvFileInvalid as exc:
-        return _import_result(request, error=exc.message, status_code=422)
-    emails = {str(r.values["email"]).strip().lower() for r in parsed.rows if r.values.get("email")}
-    known = set(await repository.by_emails(session, emails=emails))
-    try:
-        result = await service.import_csv(session, data=data, dry_run=False, actor=principal.actor)
-    except service.ImportRejected as exc:
-        problems: dict[int, list[str]] = {}
-        for detail in exc.details:
-            _, row, column = detail.loc
-            label = f"{column}: " if column else ""
-            problems.setdefault(int(row), []).append(f"{label}{detail.msg}")
-        report = [
-            RowReport(r.row, "error", "; ".join(problems[r.row]))
-            if r.row in problems
-            else RowReport(r.row, "ok", "Fine, but not imported until the other rows are fixed.")
-            for r in parsed.rows
-        ]
-        return _import_result(request, report=report, error=exc.message, status_code=422)
-    report = [
-        RowReport(r.row, "updated", "Matched an existing member by email; updated.")
-        if str(r.values.get("email") or "").strip().lower() in known
-        else RowReport(r.row, "created", "Added as a new member.")
-        for r in parsed.rows
-    ]
-    summary = f"Imported {result.rows} rows: {result.created} added, {result.updated} updated."
-    if result.ignored_columns:
-        summary += f" Columns not read: {', '.join(result.ignored_columns)}."
-    return _import_result(request, report=report, summary=summary)
+        csv_file = await imports.read_upload(data, limits=imports.ImportLimits.of(settings))
+    except (csv_io.CsvFileInvalid, csv_io.ImportTooLarge) as exc:
+        return _import_page(request, settings, error=exc.message, status_code=exc.status_code)
+    job_id = await imports.create_job(session, csv_file=csv_file)
+    await session.commit()  # the job's task, and the page it is sent to, read the row
+    jobs: imports.ImportJobs = request.app.state.member_imports
+    jobs.start(job_id=job_id, csv_file=csv_file, actor=principal.actor)
+    return redirect(f"/members/import/{job_id}")
 
 
-def _import_result(
+@router.get("/members/import/{import_id}")
+async def import_job_page(
     request: Request,
-    *,
-    report: list[RowReport] | None = None,
-    error: str | None = None,
-    summary: str | None = None,
-    status_code: int = 200,
+    import_id: int,
+    principal: PageOrganizer,
+    session: SessionDep,
+    settings: SettingsDep,
 ) -> HTMLResponse:
-    return render(
-        request,
-        "members_import.html",
-        {"report": report, "error": error, "summary": summary},
-        status_code=status_code,
-    )
+    del principal
+    job = await imports.get_job(session, import_id=import_id)
+    return _import_page(request, settings, job=job)

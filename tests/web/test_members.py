@@ -25,6 +25,14 @@ GOOD_AND_BAD = (
 )
 
 
+def large_file(*, start: int, rows: int = 20_000) -> str:
+    lines = ["given_name,family_name,email,phone,ward"]
+    lines += [
+        f"P{n},F{n},p{n}@example.org,773-555-{n % 10000:04d},33" for n in range(start, start + rows)
+    ]
+    return "\n".join(lines) + "\n"
+
+
 async def upload(page: Page, text: str) -> None:
     await page.get_by_label("CSV file").set_input_files(
         files=[{"name": "members.csv", "mimeType": "text/csv", "buffer": text.encode()}]
@@ -108,15 +116,22 @@ class TestImport:
         page = await logged_in_page(browser, base, node, role=Role.organizer)
         await page.goto(f"{base}/members")
         await page.get_by_role("link", name="Import a CSV file").click()
+        await expect(page.get_by_text("Up to 100,000 rows and 10 MiB per file.")).to_be_visible()
         await upload(page, GOOD_AND_BAD)
+        # Then the import's page lists each wrong row and why, and nothing is imported
         await expect(page.get_by_role("alert")).to_contain_text("2 rows of the file cannot")
         report = page.locator("table.import-report tbody tr")
-        await expect(report).to_have_count(3)
-        await expect(report.nth(0)).to_contain_text("OK, waiting")
-        await expect(report.nth(1)).to_contain_text("Error")
-        await expect(report.nth(1)).to_contain_text("email")
-        await expect(report.nth(2)).to_contain_text("ward")
+        await expect(report).to_have_count(2)
+        await expect(report.nth(0)).to_contain_text("3")
+        await expect(report.nth(0)).to_contain_text("email")
+        await expect(report.nth(1)).to_contain_text("ward")
+        await expect(report.nth(1)).to_contain_text("1 to 50")
         await screenshot(page, "members-import-report")
+        phone = await logged_in_page(browser, base, node, role=Role.organizer, phone=True)
+        await phone.goto(page.url)
+        await expect(phone.locator("table.import-report tbody tr")).to_have_count(2)
+        assert await fits_phone_width(phone)
+        await screenshot(phone, "members-import-report-phone")
         assert await member_emails(node) == []
         # When the fixed file is uploaded, with one row matching a member already there
         organizer = await node.as_role(Role.organizer)
@@ -124,13 +139,37 @@ class TestImport:
         fixed = GOOD_AND_BAD.replace("not-an-email", "bo@example.org").replace(",99", ",33")
         await upload(page, fixed)
         await expect(page.get_by_text("Imported 3 rows: 2 added, 1 updated.")).to_be_visible()
-        await expect(report.nth(0)).to_contain_text("Added")
-        await expect(report.nth(2)).to_contain_text("Updated")
+        await screenshot(page, "members-import-done")
         assert await member_emails(node) == [
             "ana@example.org",
             "bo@example.org",
             "cy@example.org",
         ]
+
+    async def test_a_large_file_shows_its_progress_on_a_phone_and_on_a_desktop(
+        self, node: TestNode, serve: Serve, browser: Browser
+    ) -> None:
+        base = await serve(node)
+        for phone, name in (
+            (False, "members-import-progress"),
+            (True, "members-import-progress-phone"),
+        ):
+            page = await logged_in_page(browser, base, node, role=Role.organizer, phone=phone)
+            await page.goto(f"{base}/members/import")
+            await upload(page, large_file(start=30_000 if phone else 0))
+            # Then the page shows the rows checked so far, while the node works
+            await expect(page.get_by_role("status")).to_contain_text(
+                re.compile(r"Checked [\d,]+ of 20,000 rows|Every row is fine")
+            )
+            await expect(page.locator("progress")).to_be_visible()
+            assert await fits_phone_width(page) or not phone
+            await screenshot(page, name)
+            # and, reloading itself, the outcome
+            await expect(
+                page.get_by_text("Imported 20,000 rows: 20,000 added, 0 updated.")
+            ).to_be_visible(timeout=120_000)
+            assert await fits_phone_width(page) or not phone
+            await screenshot(page, f"{name}-done")
 
     async def test_a_file_that_is_not_csv_says_so(self, node: TestNode) -> None:
         client, csrf = await cookie_client(node, Role.organizer)
