@@ -54,7 +54,8 @@ MAX_REPORTED_PROBLEMS = 1000
 KEEP_REPORTS = timedelta(days=7)
 STALLED_AFTER = timedelta(minutes=10)  # a running import not heard from since then has stopped
 
-# Every column of a new member, for the Core insert (executemany needs the same keys per row).
+# Every column of a new member, for the insert (executemany needs the same keys per row); lists
+# as tuples, which the JSON columns store alike (see csv_io.Cells).
 _NEW_MEMBER_DEFAULTS: dict[str, Any] = {
     "given_name": "",
     "family_name": "",
@@ -63,8 +64,8 @@ _NEW_MEMBER_DEFAULTS: dict[str, Any] = {
     "postal_code": "",
     "ward": None,
     "precinct": "",
-    "languages": [],
-    "tags": [],
+    "languages": (),
+    "tags": (),
     "sms_opt_in": False,
     "share_contact_with_hosts": False,
     "notes": "",
@@ -137,90 +138,84 @@ async def check_import(csv_file: CsvFile, *, progress: Progress | None = None) -
     return checked
 
 
-def _new_member_rows(
-    dialect: Dialect, values: Sequence[tuple[int, dict[str, Any]]], *, now: datetime, joined: date
-) -> list[tuple[Any, ...]]:
-    """Every row as a new member, ready for the driver (pure: a thread)."""
-    insert = repository.member_insert(dialect)
-    new_member = {**_NEW_MEMBER_DEFAULTS, "joined_date": joined, "created_at": now}
-    return insert.params({**new_member, **fields, "updated_at": now} for _, fields in values)
-
-
 @dataclass
 class _Plan:
     created: int = 0
     updated_ids: list[int] = field(default_factory=list)
-    # (sql, rows ready for the driver): the inserts, then an update per set of changed columns
+    # (sql, rows ready for the driver): the inserts, then an update per set of columns
     writes: list[tuple[str, list[tuple[Any, ...]]]] = field(default_factory=list)
 
 
 def _plan(
     dialect: Dialect,
     values: Sequence[tuple[int, dict[str, Any]]],
-    new_rows: Sequence[tuple[Any, ...]] | None,
     existing: Mapping[str, int],
     *,
     now: datetime,
+    joined: date,
+    prepare: bool,
 ) -> _Plan:
-    """Which rows create a member and which update one, ready for the driver (pure: a thread).
+    """Which rows create a member and which update one, and (``prepare``) the statements and
+    rows ready for the driver. Pure: it runs in a thread.
 
     A row whose email matches a member sets the cells it has; empty cells never erase what
     the node already knows, and a member nothing changes for keeps its ``updated_at``
-    (``member_update``). ``new_rows`` (None for a dry run) are the rows as new members, in
-    the order of ``values``.
+    (``repository.member_update``).
     """
     plan = _Plan()
-    inserts: list[tuple[Any, ...]] = []
+    creates: list[dict[str, Any]] = []
     updates: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-    for position, (_, fields) in enumerate(values):
+    new_member = {**_NEW_MEMBER_DEFAULTS, "joined_date": joined, "created_at": now}
+    for _, fields in values:
         member_id = existing.get(fields["email"]) if fields.get("email") else None
         if member_id is None:
             plan.created += 1
-            if new_rows is not None:
-                inserts.append(new_rows[position])
+            creates.append({**new_member, **fields, "updated_at": now})
             continue
         plan.updated_ids.append(member_id)
         updates.setdefault(tuple(sorted(fields)), []).append(
             {"member_id": member_id, "now": now, **{f"new_{k}": v for k, v in fields.items()}}
         )
-    if new_rows is None:
+    if not prepare:
         return plan
-    if inserts:
-        plan.writes.append((repository.member_insert(dialect).sql, inserts))
+    if creates:
+        insert = repository.member_insert(dialect)
+        plan.writes.append((insert.sql, insert.params(creates)))
     for columns, rows in updates.items():
         update = repository.member_update(dialect, columns)
         plan.writes.append((update.sql, update.params(rows)))
     return plan
 
 
-async def save_import(
-    session: AsyncSession, *, checked: CheckedImport, dry_run: bool, actor: Actor
-) -> MemberImportResult:
-    """Write a checked import in the session's transaction, or refuse it whole.
+Saved = Callable[[AsyncSession, MemberImportResult], Awaitable[None]]
 
-    Raises ``ImportRejected`` if any row is wrong, and ``MemberEmailTaken`` if another
-    request added a member with one of the file's emails meanwhile; nothing is written then.
-    The rows are made ready for the driver in a thread before the first statement, so that
-    on SQLite the node's one connection is held for the lookups and the writes alone.
+
+async def save_import(
+    session_maker: async_sessionmaker[AsyncSession],
+    *,
+    checked: CheckedImport,
+    dry_run: bool,
+    actor: Actor,
+    on_saved: Saved | None = None,
+) -> MemberImportResult:
+    """Write a checked import, all of it or none; ``on_saved`` runs in the same transaction.
+
+    Two units of work, and no transaction open in between: a read of the members with the
+    file's emails, then the writes, in one transaction, of rows made ready in a thread. If
+    another request adds a member with one of those emails meanwhile, the unique email
+    refuses the insert and the whole import is refused (``MemberEmailTaken``); a member
+    erased meanwhile stays erased. Raises ``ImportRejected`` if any row is wrong.
     """
     if checked.errors:
         raise ImportRejected(checked.errors)
     csv_file = checked.csv_file
-    dialect = session.get_bind().dialect
-    now = utcnow()
-    new_rows = None
-    if not dry_run:
-        new_rows = await asyncio.to_thread(
-            _new_member_rows, dialect, checked.values, now=now, joined=today()
-        )
     emails = [fields["email"] for _, fields in checked.values if fields.get("email")]
-    existing = await repository.member_ids_by_emails(session, emails=emails)
-    plan = await asyncio.to_thread(_plan, dialect, checked.values, new_rows, existing, now=now)
-    try:
-        for sql, params in plan.writes:
-            await repository.execute_many(session, sql=sql, params=params)
-    except IntegrityError:
-        raise MemberEmailTaken() from None
+    async with session_scope(session_maker) as session:
+        dialect = session.get_bind().dialect
+        existing = await repository.member_ids_by_emails(session, emails=emails)
+    plan = await asyncio.to_thread(
+        _plan, dialect, checked.values, existing, now=utcnow(), joined=today(), prepare=not dry_run
+    )
     result = MemberImportResult(
         dry_run=dry_run,
         rows=len(checked.values),
@@ -229,7 +224,14 @@ async def save_import(
         ignored_columns=csv_file.ignored_columns,
         ignored_column_count=len(csv_file.ignored_columns),
     )
-    if not dry_run:
+    if dry_run:
+        return result
+    async with session_scope(session_maker) as session:
+        try:
+            for sql, params in plan.writes:
+                await repository.execute_many(session, sql=sql, params=params)
+        except IntegrityError:
+            raise MemberEmailTaken() from None
         await record(
             session,
             actor=actor,
@@ -243,20 +245,27 @@ async def save_import(
                 "ignored_column_count": result.ignored_column_count,
             },
         )
+        if on_saved is not None:
+            await on_saved(session, result)
     return result
 
 
 async def import_csv(
-    session: AsyncSession, *, data: bytes, limits: ImportLimits, dry_run: bool, actor: Actor
+    session_maker: async_sessionmaker[AsyncSession],
+    *,
+    data: bytes,
+    limits: ImportLimits,
+    dry_run: bool,
+    actor: Actor,
 ) -> MemberImportResult:
-    """Read, check and save an upload (the API's import); all rows or none.
+    """Read, check and save an upload (the API's import, which waits for it); all or none.
 
-    The session must not be in a transaction while this runs: reading and checking take
-    long for large files, and only saving needs the database.
+    The caller must hold no transaction meanwhile (on SQLite it would hold the one
+    connection the import's own units of work need).
     """
     csv_file = await read_upload(data, limits=limits)
     checked = await check_import(csv_file)
-    return await save_import(session, checked=checked, dry_run=dry_run, actor=actor)
+    return await save_import(session_maker, checked=checked, dry_run=dry_run, actor=actor)
 
 
 # ---- imports as jobs, for the web page --------------------------------------------------------
@@ -374,15 +383,19 @@ class ImportJobs:
                 rows_checked=len(csv_file.records),
                 status=ImportStatus.saving,
             )
-        # The members, the audit entry and the report are one transaction: "done" means saved.
-        async with session_scope(self._session_maker) as session:
-            result = await save_import(session, checked=checked, dry_run=False, actor=actor)
+
+        async def done(session: AsyncSession, result: MemberImportResult) -> None:
+            # In the transaction that saves the members: "done" means saved.
             job = await repository.get_import(session, import_id=job_id)
             if job is not None:
                 job.status = ImportStatus.done
                 job.created, job.updated = result.created, result.updated
                 job.updated_at = job.finished_at = utcnow()
                 session.add(job)
+
+        await save_import(
+            self._session_maker, checked=checked, dry_run=False, actor=actor, on_saved=done
+        )
 
     async def _finish(
         self, job_id: int, *, status: ImportStatus, message: str, **report: Any

@@ -113,11 +113,12 @@ async def import_members(
     A file over `max_import_bytes` or `max_import_rows` is refused with 413 and changes nothing.
     """
     # Authenticated: end that transaction, so that no connection (on SQLite, the node's only
-    # one) is held while the file arrives and its rows are checked; saving starts a new one.
+    # one) is held while the file arrives and its rows are checked. The import runs its own
+    # short units of work.
     await session.commit()
     data = await _uploaded_bytes(request)
     return await imports.import_csv(
-        session,
+        request.app.state.session_maker,
         data=data,
         limits=imports.ImportLimits.of(settings),
         dry_run=dry_run,
