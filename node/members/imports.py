@@ -165,22 +165,24 @@ def _plan(
     plan = _Plan()
     creates: list[dict[str, Any]] = []
     updates: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-    new_member = {**_NEW_MEMBER_DEFAULTS, "joined_date": joined, "created_at": now}
     for _, fields in values:
         member_id = existing.get(fields["email"]) if fields.get("email") else None
         if member_id is None:
-            plan.created += 1
-            creates.append({**new_member, **fields, "updated_at": now})
+            creates.append(fields)
             continue
         plan.updated_ids.append(member_id)
         updates.setdefault(tuple(sorted(fields)), []).append(
             {"member_id": member_id, "now": now, **{f"new_{k}": v for k, v in fields.items()}}
         )
+    plan.created = len(creates)
     if not prepare:
         return plan
     if creates:
         insert = repository.member_insert(dialect)
-        plan.writes.append((insert.sql, insert.params(creates)))
+        new_member = {**_NEW_MEMBER_DEFAULTS, "joined_date": joined, "created_at": now}
+        # One whole row at a time, straight into the driver's form: not a list of 100,000.
+        new_rows = ({**new_member, **fields, "updated_at": now} for fields in creates)
+        plan.writes.append((insert.sql, insert.params(new_rows)))
     for columns, rows in updates.items():
         update = repository.member_update(dialect, columns)
         plan.writes.append((update.sql, update.params(rows)))

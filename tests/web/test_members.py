@@ -7,8 +7,10 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 import httpx
+import sqlalchemy as sa
 from playwright.async_api import Browser, Page, expect
 
+from federation.storage import UTCDateTime, utcnow
 from node.accounts import service as accounts
 from node.accounts.models import Role
 from node.deps import SESSION_COOKIE
@@ -16,6 +18,12 @@ from tests.nodes import TestNode
 from tests.web.browser import fits_phone_width, logged_in_page, screenshot
 
 Serve = Callable[[TestNode], Awaitable[str]]
+MEMBER_IMPORT = sa.table(
+    "member_import",
+    sa.column("status"),
+    sa.column("rows_checked"),
+    sa.column("updated_at", UTCDateTime()),
+)
 
 GOOD_AND_BAD = (
     "given_name,family_name,email,phone,ward\n"
@@ -170,6 +178,17 @@ class TestImport:
             ).to_be_visible(timeout=120_000)
             assert await fits_phone_width(page) or not phone
             await screenshot(page, f"{name}-done")
+            # A running import part way through, as its page shows it
+            async with node.session() as session:
+                await session.execute(
+                    sa.update(MEMBER_IMPORT).values(
+                        status="checking", rows_checked=8_000, updated_at=utcnow()
+                    )
+                )
+            await page.reload()
+            await expect(page.get_by_role("status")).to_have_text("Checked 8,000 of 20,000 rows.")
+            await expect(page.locator("progress")).to_have_attribute("value", "8000")
+            await screenshot(page, f"{name}-part-way")
 
     async def test_a_file_that_is_not_csv_says_so(self, node: TestNode) -> None:
         client, csrf = await cookie_client(node, Role.organizer)
