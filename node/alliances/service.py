@@ -23,6 +23,7 @@ from federation.storage import utcnow
 from node.alliances.models import AlliancePublic, DeliveryHealth
 from node.audit.service import Actor, record
 from node.errors import NotFound
+from schemas.origin import same_origin
 
 
 class PeerNotFound(NotFound):
@@ -55,10 +56,14 @@ async def _audit(session: AsyncSession, change: AllianceChange, *, actor: Actor)
 
 
 async def find_peer(session: AsyncSession, *, ref: str) -> Peer:
-    """A peer by its numeric id or its node URL."""
+    """A peer by its numeric id or its node URL, as an admin may paste it: a node id names an
+    origin, so ``HTTPS://Ward33.example/`` finds ``https://ward33.example``."""
     peer = await session.get(Peer, int(ref)) if ref.isdigit() else None
     if peer is None:
         peer = await get_peer(session, node_id=ref.rstrip("/"))
+    if peer is None:
+        peers = await list_peers(session)
+        peer = next((p for p in peers if same_origin(ref.strip(), p.node_id)), None)
     if peer is None:
         raise PeerNotFound(f"This node knows no peer {ref}.")
     return peer

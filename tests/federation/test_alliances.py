@@ -317,3 +317,23 @@ class TestOfferingToANodeThatOfferedUs:
         [alliance] = (await admin30.get("/api/v1/alliances")).json()
         assert (alliance["state"], alliance["scopes"]) == ("pending", ["events"])
         assert await deliver_all(ward33, ward30) == 0
+
+
+class TestThePeerAsTheAdminWritesIt:
+    async def test_a_node_id_with_a_trailing_slash_or_odd_case_finds_the_peer(self, nodes):
+        # Given ward30 holding ward33's pending offer
+        ward33, ward30 = await nodes.start("ward33"), await nodes.start("ward30")
+        admin33, admin30 = await ward33.as_role(Role.admin), await ward30.as_role(Role.admin)
+        assert (
+            await admin33.post("/api/v1/alliances", json={"url": ward30.url})
+        ).status_code == 201
+        await deliver_all(ward33, ward30)
+        # When ward30's admin accepts it, pasting the address with a capital and a trailing slash
+        pasted = ward33.url.replace("http://ward33", "http://Ward33") + "/"
+        accepted = await admin30.post(f"/api/v1/alliances/{pasted}/accept")
+        # Then it is found and accepted
+        assert accepted.status_code == 200, accepted.text
+        assert accepted.json()["state"] == "active"
+        missing = await admin30.post("/api/v1/alliances/http://nobody.test/accept")
+        assert missing.status_code == 404
+        assert "nobody.test" in missing.json()["error"]["message"]
