@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from node.accounts import service as accounts
@@ -133,3 +133,8 @@ MaybeUser = Annotated[Principal | None, Depends(optional_principal)]
 CurrentUser = Annotated[Principal, Depends(current_principal)]
 OrganizerUser = Annotated[Principal, require_role(Role.organizer)]
 AdminUser = Annotated[Principal, require_role(Role.admin)]
+
+
+RowId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+"""A row id in an address (API or page): 1 to 2^31 - 1, what an INTEGER primary key holds on
+PostgreSQL and SQLite alike. Any other number is a 422 saying so, never a 500 from the driver."""

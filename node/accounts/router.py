@@ -20,7 +20,7 @@ from node.accounts.models import (
 from node.accounts.throttle import DEVICE_COOKIE
 from node.audit.service import record
 from node.db import session_scope
-from node.deps import SESSION_COOKIE, AdminUser, CurrentUser, SessionDep, SettingsDep
+from node.deps import SESSION_COOKIE, AdminUser, CurrentUser, RowId, SessionDep, SettingsDep
 from node.errors import ERROR_RESPONSES, ErrorResponse
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"], responses=ERROR_RESPONSES)
@@ -100,7 +100,7 @@ async def create_token(
 
 
 @router.delete("/me/tokens/{token_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def revoke_token(token_id: int, principal: CurrentUser, session: SessionDep) -> None:
+async def revoke_token(token_id: RowId, principal: CurrentUser, session: SessionDep) -> None:
     """Revoke one of your tokens; it stops working at once."""
     await service.revoke_api_token(session, user=principal.user, token_id=token_id)
     await record(
@@ -129,7 +129,7 @@ async def create_user(body: UserCreate, principal: AdminUser, session: SessionDe
 
 
 @router.get("/users/{user_id}", response_model=UserPublic)
-async def get_user(user_id: int, principal: AdminUser, session: SessionDep) -> UserPublic:
+async def get_user(user_id: RowId, principal: AdminUser, session: SessionDep) -> UserPublic:
     del principal
     user = await service.get_user(session, user_id=user_id)
     return UserPublic.model_validate(user, from_attributes=True)
@@ -137,7 +137,7 @@ async def get_user(user_id: int, principal: AdminUser, session: SessionDep) -> U
 
 @router.patch("/users/{user_id}", response_model=UserPublic)
 async def update_user(
-    user_id: int, body: UserUpdate, principal: AdminUser, session: SessionDep
+    user_id: RowId, body: UserUpdate, principal: AdminUser, session: SessionDep
 ) -> UserPublic:
     """Change a user's role, name, password or active flag (admins only).
 

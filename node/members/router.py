@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response, status
 from starlette.datastructures import UploadFile
 
-from node.deps import CurrentUser, OrganizerUser, SessionDep, SettingsDep
+from node.deps import CurrentUser, OrganizerUser, RowId, SessionDep, SettingsDep
 from node.errors import ERROR_RESPONSES, InvalidInput, NodeError
 from node.members import imports, service
 from node.members.models import (
@@ -160,14 +160,16 @@ async def export_members_csv(principal: OrganizerUser, session: SessionDep) -> R
 
 
 @router.get("/api/v1/members/{member_id}", response_model=MemberPublic)
-async def get_member(member_id: int, principal: OrganizerUser, session: SessionDep) -> MemberPublic:
+async def get_member(
+    member_id: RowId, principal: OrganizerUser, session: SessionDep
+) -> MemberPublic:
     del principal
     return MemberPublic.of(await service.get_member(session, member_id=member_id))
 
 
 @router.patch("/api/v1/members/{member_id}", response_model=MemberPublic)
 async def update_member(
-    member_id: int, body: MemberUpdate, principal: OrganizerUser, session: SessionDep
+    member_id: RowId, body: MemberUpdate, principal: OrganizerUser, session: SessionDep
 ) -> MemberPublic:
     """Change the fields sent; the others are kept."""
     member = await service.update_member(
@@ -177,14 +179,14 @@ async def update_member(
 
 
 @router.delete("/api/v1/members/{member_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def delete_member(member_id: int, principal: OrganizerUser, session: SessionDep) -> None:
+async def delete_member(member_id: RowId, principal: OrganizerUser, session: SessionDep) -> None:
     """Erase a member record for good (it is deleted, not hidden)."""
     await service.delete_member(session, member_id=member_id, actor=principal.actor)
 
 
 @router.get("/api/v1/members/{member_id}/export", response_model=MemberDataExport)
 async def export_member(
-    member_id: int, principal: OrganizerUser, session: SessionDep
+    member_id: RowId, principal: OrganizerUser, session: SessionDep
 ) -> MemberDataExport:
     """Everything this node keeps about one member, to hand over on request."""
     return await service.export_member(session, member_id=member_id, actor=principal.actor)

@@ -17,9 +17,9 @@ from federation.policies import ALL_SCOPES
 from federation.runtime import FederationRuntime
 from node.alliances import service
 from node.alliances.models import AlliancePublic
-from node.deps import SessionDep
+from node.deps import RowId, SessionDep
 from node.errors import NodeError
-from node.web.deps import PageAdmin, RowId
+from node.web.deps import PageAdmin
 from node.web.rendering import page_router, redirect, render
 
 router = page_router()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Annotated
 
-from fastapi import Depends, Path, Request
+from fastapi import Depends, Request
 
 from node.accounts.models import Role
 from node.deps import Principal, SessionDep, optional_principal
@@ -47,9 +47,6 @@ PageVisitor = Annotated[Principal | None, Depends(_page_principal)]
 PageUser = Annotated[Principal, Depends(_page_user)]
 PageOrganizer = Annotated[Principal, _page_role(Role.organizer)]
 PageAdmin = Annotated[Principal, _page_role(Role.admin)]
-
-RowId = Annotated[int, Path(ge=1, le=2**63 - 1)]
-"""A row id in a page's address: one that no database integer can hold is a 422 page."""
 
 
 def _ward_query(ward: str = "") -> int | None:

@@ -16,12 +16,12 @@ from pydantic import ValidationError
 from starlette.datastructures import FormData, UploadFile
 
 from node.config import Settings
-from node.deps import SessionDep, SettingsDep
+from node.deps import RowId, SessionDep, SettingsDep
 from node.errors import NodeError
 from node.members import csv_io, imports, service
 from node.members.models import Member, MemberCreate, MemberImport, MemberUpdate
 from node.members.repository import MemberFilters
-from node.web.deps import PageOrganizer, RowId, WardQuery
+from node.web.deps import PageOrganizer, WardQuery
 from node.web.rendering import field_errors, page_router, redirect, render
 
 router = page_router()
@@ -233,7 +233,7 @@ async def import_members(
 @router.get("/members/import/{import_id}")
 async def import_job_page(
     request: Request,
-    import_id: int,
+    import_id: RowId,
     principal: PageOrganizer,
     session: SessionDep,
     settings: SettingsDep,
