@@ -76,6 +76,7 @@ from federation.runtime import MAX_INBOX_BYTES, FederationRuntime
 from federation.signing import Verdict, verify_request
 from federation.storage import utcnow
 from schemas.activity import Activity, KeyRotation, Tombstone, authored_ids
+from schemas.base import problem_in_words
 from schemas.node_document import NodeDocument
 from schemas.origin import same_origin
 
@@ -388,7 +389,7 @@ def _problems(exc: ValidationError) -> str:
     found = []
     for error in exc.errors():
         parts = [str(p) for p in error["loc"] if not (isinstance(p, str) and "[" in p)]
-        found.append((".".join(parts) or "activity", error["msg"]))
+        found.append((".".join(parts) or "activity", problem_in_words(error)))
     specific = [
         (where, message)
         for where, message in found

@@ -35,6 +35,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from federation.errors import FederationError
 from node.ops.logging import redact_path
+from schemas.base import problem_in_words
 
 log = logging.getLogger(__name__)
 
@@ -207,4 +208,4 @@ def install_error_handlers(app: FastAPI, *, html_page: HtmlErrorPage | None = No
 
 def _validation_detail(error: dict[str, Any]) -> ErrorDetail:
     loc = [part for part in error.get("loc", ()) if isinstance(part, str | int)]
-    return ErrorDetail(loc=loc, msg=str(error.get("msg", "invalid")))
+    return ErrorDetail(loc=loc, msg=problem_in_words(error))

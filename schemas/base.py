@@ -20,6 +20,7 @@ way in, so an id compares equal only to itself). Which node an id belongs to is 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Annotated, Any
 from urllib.parse import urlsplit
@@ -110,6 +111,32 @@ NonBlankText = Annotated[
     ),
 ]
 """Free text with at least one character that is not a space."""
+
+_TEXT_RULES = {
+    f"^[^{_C0_C1}]*$": "must be one line without control characters (tabs, escapes)",
+    f"^[^{_C0_C1}]*[^\\s{_C0_C1}][^{_C0_C1}]*$": (
+        "must be one line without control characters (tabs, escapes), and not blank"
+    ),
+    f"^[^{_C0_C1_BUT_LINE_BREAKS_AND_TABS}]*$": (
+        "must not contain control characters other than line breaks and tabs"
+    ),
+    f"^[^{_C0_C1_BUT_LINE_BREAKS_AND_TABS}]*[^\\s{_C0_C1_BUT_LINE_BREAKS_AND_TABS}]"
+    f"[^{_C0_C1_BUT_LINE_BREAKS_AND_TABS}]*$": (
+        "must not be blank, nor contain control characters other than line breaks and tabs"
+    ),
+}
+
+
+def problem_in_words(error: Mapping[str, Any]) -> str:
+    """A validation error's message, with the text types' patterns said in words: a person
+    (or a peer's developer) reads "must be one line without control characters", not a
+    regular expression of code point ranges."""
+    if error.get("type") == "string_pattern_mismatch":
+        pattern = (error.get("ctx") or {}).get("pattern")
+        if pattern in _TEXT_RULES:
+            return _TEXT_RULES[pattern]
+    return str(error.get("msg", "invalid"))
+
 
 MAX_WIRE_INTEGER = 2**31 - 1
 """The largest integer on the wire, 2147483647: a signed 32-bit integer. RFC 8785 signs any

@@ -8,7 +8,7 @@ import pytest
 from pydantic import TypeAdapter, ValidationError
 
 from node.text import free_text, single_line
-from schemas.base import Line, Text
+from schemas.base import Line, NonBlankLine, NonBlankText, Text, problem_in_words
 
 # Every C0 and C1 control, their neighbours, and a few from further out: tab, newline, escape,
 # DEL, NEL, non-breaking space, the line and paragraph separators, a zero-width joiner, an emoji.
@@ -39,3 +39,19 @@ def test_the_messages_say_what_is_wrong() -> None:
         single_line("Hall\tB")
     with pytest.raises(ValueError, match="other than line breaks and tabs"):
         free_text("Hall\x1b[2J")
+
+
+@pytest.mark.parametrize(
+    ("wire", "value", "words"),
+    [
+        (Line, "a\tb", "one line without control characters"),
+        (NonBlankLine, " ", "and not blank"),
+        (Text, "a\x00", "other than line breaks and tabs"),
+        (NonBlankText, "\x1b", "must not be blank, nor contain control characters"),
+    ],
+)
+def test_the_wire_types_errors_are_said_in_words(wire, value, words) -> None:
+    # what a person (or a peer's developer) reads instead of a regular expression
+    with pytest.raises(ValidationError) as caught:
+        TypeAdapter(wire).validate_python(value)
+    assert words in problem_in_words(caught.value.errors()[0])

@@ -55,6 +55,7 @@ from node.endorsements.signing import sign_digest
 from node.endorsements.voting import passed, summary_of
 from node.webhooks import triggers as webhooks
 from schemas import endorsement as wire
+from schemas.base import problem_in_words
 
 
 def object_id_for(settings: Settings, endorsement_id: str) -> str:
@@ -461,7 +462,7 @@ async def _checked_content(
     except ValidationError as exc:
         problem = exc.errors()[0]
         where = ".".join(str(part) for part in problem["loc"]) or "endorsement"
-        raise InvalidEndorsement(f"{where}: {problem['msg']}") from None
+        raise InvalidEndorsement(f"{where}: {problem_in_words(problem)}") from None
     for signer in probe.required_signers:
         if signer == settings.public_url:
             continue

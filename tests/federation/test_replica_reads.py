@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import httpx
+import pytest
 import sqlalchemy as sa
 from fastapi.routing import APIRoute
 
@@ -27,6 +28,7 @@ from node.events.models import Event
 from node.forums.models import ForumPlan
 from schemas.base import MAX_WIRE_INTEGER
 from tests.canvass.helpers import call_body, post_call
+from tests.endorsements import body as endorsement_body
 from tests.federation.test_inbox_security import create_activity, send, signed
 from tests.forums.test_lifecycle import forum_body
 from tests.nodes import TestNode, deliver_all
@@ -213,19 +215,21 @@ _EVENT = {
 _NOT_TEXT = {"start_date", "end_date", "due_date", "kind", "visibility", "event_type", "status"}
 
 
-def _with_escape_in_each_text(body: Any, path: tuple[Any, ...] = ()) -> list[tuple[str, Any]]:
-    """Copies of ``body``, each with an escape code added to one text a person wrote."""
+def _with_in_each_text(
+    control: str, body: Any, path: tuple[Any, ...] = ()
+) -> list[tuple[str, Any]]:
+    """Copies of ``body``, each with ``control`` added to one text a person wrote."""
     variants: list[tuple[str, Any]] = []
     items = body.items() if isinstance(body, dict) else enumerate(body)
     for key, value in items:
         if isinstance(value, dict | list):
-            for where, changed in _with_escape_in_each_text(value, (*path, key)):
+            for where, changed in _with_in_each_text(control, value, (*path, key)):
                 copy = _copied(body)
                 copy[key] = changed
                 variants.append((where, copy))
         elif isinstance(value, str) and key not in _NOT_TEXT and not value.startswith("http"):
             copy = _copied(body)
-            copy[key] = value + "\x1b[2J"
+            copy[key] = value + control
             variants.append((".".join(map(str, (*path, key))), copy))
     return variants
 
@@ -235,22 +239,34 @@ def _copied(value: Any) -> Any:
 
 
 class TestWhatAUserMayWriteAnAllyMayRead:
-    async def test_an_escape_code_in_any_text_is_refused_at_the_form(self, nodes) -> None:
-        # The same characters the wire refuses: a saved object must always be sendable
+    @pytest.mark.parametrize("control", ["\x1b[2J", "\x00"], ids=["an escape code", "NUL"])
+    async def test_a_control_character_in_any_text_is_refused_at_the_form(
+        self, nodes, control
+    ) -> None:
+        # The same characters the wire refuses: a saved object must always be sendable (and
+        # PostgreSQL cannot store a NUL: it was a 500)
         ward33, ward30, ward35 = await nodes.world(star, ("ward33", "ward30", "ward35"))
         organizer = await ward33.as_role(Role.organizer)
         bodies = {
             "/api/v1/events": _EVENT,
             "/api/v1/canvass-calls": call_body(),
             "/api/v1/forums": forum_body([ward30.url, ward35.url], ward33.url),
+            "/api/v1/endorsements": endorsement_body([ward30.url, ward35.url]),
         }
         accepted = []
         for path, body in bodies.items():
-            for where, variant in _with_escape_in_each_text(body):
+            variants = _with_in_each_text(control, body)
+            assert len(variants) >= 3, path
+            for where, variant in variants:
                 response = await organizer.post(path, json=variant)
                 if response.status_code != 422:
                     accepted.append(f"{path} {where}: {response.status_code}")
+                elif "\\u00" in response.json()["error"]["message"]:  # a pattern, not words
+                    accepted.append(f"{path} {where}: {response.json()['error']['message']}")
+            # the body as it was is taken: it is the control character that was refused
+            assert (await organizer.post(path, json=body)).status_code == 201, path
         assert accepted == []
-        for path in bodies:
+        # and nothing refused was kept: one of each, plus the forum's calendar entry
+        for path, count in {**dict.fromkeys(bodies, 1), "/api/v1/events": 2}.items():
             listed = (await organizer.get(path)).json()
-            assert (listed["items"] if isinstance(listed, dict) else listed) == [], path
+            assert len(listed["items"] if isinstance(listed, dict) else listed) == count, path
