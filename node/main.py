@@ -37,7 +37,7 @@ from node.members.csv_io import too_large
 from node.members.imports import ImportJobs
 from node.members.router import router as members_router
 from node.ops.headers import SecurityHeaders
-from node.ops.limits import BodySizeLimit, RefuseNulInUrl, json_refusal
+from node.ops.limits import BodySizeLimit, RefuseNul, json_refusal
 from node.ops.logging import RequestLog
 from node.ops.router import router as ops_router
 from node.partners.auth import partner_limiter
@@ -129,7 +129,7 @@ def create_app(
         return error_response(refusal.status_code, refusal.code, refusal.message)
 
     app.add_middleware(BodySizeLimit, limit_for=limit_for, refusal=refuse_body)
-    app.add_middleware(RefuseNulInUrl, html_page=_error_page)
+    app.add_middleware(RefuseNul, html_page=_error_page)
     app.add_middleware(RequestLog)
 
     for router in (
