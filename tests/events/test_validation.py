@@ -27,7 +27,6 @@ BAD_CREATES = {
     "long title": event_body(title="x" * 201),
     "long description": event_body(description="x" * 10_001),
     "control character": event_body(description="bell \x07"),
-    "nul in title": event_body(title="a\x00b"),
     "missing title": {k: v for k, v in event_body().items() if k != "title"},
     "missing end": {k: v for k, v in event_body().items() if k != "end_date"},
     "not a url": event_body(online_url="javascript:alert(1)"),
@@ -45,6 +44,13 @@ class TestBadCreates:
         error = response.json()["error"]
         assert error["code"] == "validation_failed"
         assert error["details"], error
+        assert await count_event_rows(node) == 0
+
+    async def test_a_nul_is_refused_before_validation_and_writes_nothing(self, node, organizer):
+        # PostgreSQL cannot store a NUL: every body is checked for one first (node.ops.limits)
+        response = await organizer.post(EVENTS, json=event_body(title="a\x00b"))
+        assert response.status_code == 400, response.text
+        assert response.json()["error"]["code"] == "bad_request"
         assert await count_event_rows(node) == 0
 
     async def test_a_body_that_is_not_json_is_refused(self, node, organizer):
