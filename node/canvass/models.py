@@ -261,7 +261,8 @@ class ShiftCreate(BaseModel):
 
     start_date: AwareDatetime
     end_date: AwareDatetime
-    capacity: int = PydanticField(ge=0, le=10_000)
+    # A shift of no places would ask allies for nobody.
+    capacity: int = PydanticField(ge=1, le=10_000, description="Places, 1 to 10,000.")
 
     @model_validator(mode="after")
     def _ends_after_start(self) -> ShiftCreate:

@@ -58,12 +58,15 @@ async def forge_join(
 
 
 class TestBadInput:
-    async def test_a_negative_capacity_is_refused_and_nothing_is_posted(self, node):
+    @pytest.mark.parametrize("capacity", [-1, 0])
+    async def test_a_shift_without_places_is_refused_and_nothing_is_posted(self, node, capacity):
+        # A shift of 0 places asks allies for nobody: it was posted and shared (issue 14)
         organizer = await node.as_role(Role.organizer)
         body = call_body()
-        body["shifts"][0]["capacity"] = -1
+        body["shifts"][0]["capacity"] = capacity
         response = await organizer.post("/api/v1/canvass-calls", json=body)
         assert response.status_code == 422
+        assert "capacity" in response.json()["error"]["message"]
         assert await count(node, CanvassCall) == 0
 
     async def test_a_shift_ending_before_it_starts_or_in_the_past_is_refused(self, node):
