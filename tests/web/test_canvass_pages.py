@@ -134,7 +134,10 @@ class TestPostingACall:
         await expect(page.get_by_role("status").first).to_contain_text("Posted")
         await expect(page.get_by_role("img", name="0 of 8 filled")).to_be_visible()
         await expect(page.get_by_role("img", name="0 of 4 filled")).to_be_visible()
-        await page.get_by_role("button", name="Cancel this shift").last.click()
+        # Cancelling asks once more: the first click only opens the question
+        await page.get_by_text("Cancel this shift…").last.click()
+        await expect(page.locator(".shift .badge.bad")).to_have_count(0)
+        await page.get_by_role("button", name="Yes, cancel this shift").last.click()
         await expect(page.locator(".shift .badge.bad")).to_have_count(1)
         await deliver_all(host, other)
         ally_organizer = await other.as_role(Role.organizer)
