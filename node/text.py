@@ -14,20 +14,22 @@ import unicodedata
 
 from pydantic import AfterValidator
 
+from schemas.base import FREE_TEXT_RULE, ONE_LINE_RULE
+
 _LINE_BREAKS_AND_TAB = frozenset("\n\r\t")
 
 
 def single_line(value: str) -> str:
     """``value`` if it has no control character (no tab, newline or escape)."""
     if any(unicodedata.category(ch) == "Cc" for ch in value):
-        raise ValueError("must be one line without control characters (tabs, escapes)")
+        raise ValueError(ONE_LINE_RULE)
     return value
 
 
 def free_text(value: str) -> str:
     """``value`` if its only control characters are newlines, carriage returns and tabs."""
     if any(unicodedata.category(ch) == "Cc" and ch not in _LINE_BREAKS_AND_TAB for ch in value):
-        raise ValueError("must not contain control characters other than line breaks and tabs")
+        raise ValueError(FREE_TEXT_RULE)
     return value
 
 

@@ -94,34 +94,33 @@ exact: were ids allowed paths, two nodes on one host could author ids under each
 _C0_C1 = r"\u0000-\u001f\u007f-\u009f"
 _C0_C1_BUT_LINE_BREAKS_AND_TABS = r"\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f"
 
-Line = Annotated[str, Field(pattern=f"^[^{_C0_C1}]*$")]
+LINE_PATTERN = f"^[^{_C0_C1}]*$"
+NON_BLANK_LINE_PATTERN = f"^[^{_C0_C1}]*[^\\s{_C0_C1}][^{_C0_C1}]*$"
+TEXT_PATTERN = f"^[^{_C0_C1_BUT_LINE_BREAKS_AND_TABS}]*$"
+NON_BLANK_TEXT_PATTERN = (
+    f"^[^{_C0_C1_BUT_LINE_BREAKS_AND_TABS}]*[^\\s{_C0_C1_BUT_LINE_BREAKS_AND_TABS}]"
+    f"[^{_C0_C1_BUT_LINE_BREAKS_AND_TABS}]*$"
+)
+ONE_LINE_RULE = "must be one line without control characters (tabs, escapes)"
+FREE_TEXT_RULE = "must not contain control characters other than line breaks and tabs"
+
+Line = Annotated[str, Field(pattern=LINE_PATTERN)]
 """One line of text: no control characters at all (no tab, newline or escape)."""
 
-NonBlankLine = Annotated[str, Field(pattern=f"^[^{_C0_C1}]*[^\\s{_C0_C1}][^{_C0_C1}]*$")]
+NonBlankLine = Annotated[str, Field(pattern=NON_BLANK_LINE_PATTERN)]
 """One line of text with at least one character that is not a space."""
 
-Text = Annotated[str, Field(pattern=f"^[^{_C0_C1_BUT_LINE_BREAKS_AND_TABS}]*$")]
+Text = Annotated[str, Field(pattern=TEXT_PATTERN)]
 """Free text: newlines, carriage returns and tabs, but no other control character."""
 
-NonBlankText = Annotated[
-    str,
-    Field(
-        pattern=f"^[^{_C0_C1_BUT_LINE_BREAKS_AND_TABS}]*[^\\s{_C0_C1_BUT_LINE_BREAKS_AND_TABS}]"
-        f"[^{_C0_C1_BUT_LINE_BREAKS_AND_TABS}]*$"
-    ),
-]
+NonBlankText = Annotated[str, Field(pattern=NON_BLANK_TEXT_PATTERN)]
 """Free text with at least one character that is not a space."""
 
 _TEXT_RULES = {
-    f"^[^{_C0_C1}]*$": "must be one line without control characters (tabs, escapes)",
-    f"^[^{_C0_C1}]*[^\\s{_C0_C1}][^{_C0_C1}]*$": (
-        "must be one line without control characters (tabs, escapes), and not blank"
-    ),
-    f"^[^{_C0_C1_BUT_LINE_BREAKS_AND_TABS}]*$": (
-        "must not contain control characters other than line breaks and tabs"
-    ),
-    f"^[^{_C0_C1_BUT_LINE_BREAKS_AND_TABS}]*[^\\s{_C0_C1_BUT_LINE_BREAKS_AND_TABS}]"
-    f"[^{_C0_C1_BUT_LINE_BREAKS_AND_TABS}]*$": (
+    LINE_PATTERN: ONE_LINE_RULE,
+    NON_BLANK_LINE_PATTERN: f"{ONE_LINE_RULE}, and not blank",
+    TEXT_PATTERN: FREE_TEXT_RULE,
+    NON_BLANK_TEXT_PATTERN: (
         "must not be blank, nor contain control characters other than line breaks and tabs"
     ),
 }

@@ -11,7 +11,6 @@ and its shifts (same tables, with the host as ``origin``) and its own volunteers
 from __future__ import annotations
 
 import enum
-import logging
 import uuid
 from datetime import datetime
 from typing import Annotated, Any
@@ -22,18 +21,15 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     StringConstraints,
-    ValidationError,
     model_validator,
 )
 from pydantic import Field as PydanticField
 from sqlmodel import Field, SQLModel
 
 from federation.storage import enum_column, utc_column, utcnow
-from node.events.models import Location, LocationPublic, Precinct, Title, Wards
+from node.events.models import Location, LocationPublic, Precinct, StoredShape, Title, Wards
 from node.text import FREE_TEXT, ONE_LINE
 from schemas import base as wire
-
-logger = logging.getLogger(__name__)
 
 
 def new_id() -> str:
@@ -239,21 +235,11 @@ class CampaignPublic(BaseModel):
     name: str
 
 
-class DayContactPublic(BaseModel):
-    """A call's day contact as stored (read back, never judged again)."""
+class DayContactPublic(StoredShape):
+    """A call's day contact as stored."""
 
     name: str
     phone: str | None = None
-
-    @classmethod
-    def stored(cls, value: dict[str, Any] | None) -> DayContactPublic | None:
-        if not value:
-            return None
-        try:
-            return cls.model_validate(value)
-        except ValidationError:
-            logger.warning("a stored day contact is not shaped like one: %r", value)
-            return None
 
 
 class ShiftCreate(BaseModel):

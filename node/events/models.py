@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Self
 from zoneinfo import available_timezones
 
 import sqlalchemy as sa
@@ -202,12 +202,28 @@ class GeoPointPublic(BaseModel):
     longitude: float
 
 
-class LocationPublic(BaseModel):
-    """A stored location as callers read it: what was stored, never judged again.
+class StoredShape(BaseModel):
+    """A shape read back from a JSON column: what was stored, never judged again.
 
-    Stored locations passed the rules of their day (this node's forms, or an ally's wire
+    Stored values passed the rules of their day (this node's forms, or an ally's wire
     object), and an older day's rules were looser. A read must not fail on what an older
-    version accepted, so this shape has types and no rules."""
+    version accepted, so these shapes have types and no rules."""
+
+    @classmethod
+    def stored(cls, value: Mapping[str, Any] | None) -> Self | None:
+        """``value`` as read back. A stored value of the wrong shape reads as none, and is
+        logged, rather than failing the whole list it is in."""
+        if not value:
+            return None
+        try:
+            return cls.model_validate(value)
+        except ValidationError:
+            logger.warning("a stored %s is not shaped like one: %r", cls.__name__, value)
+            return None
+
+
+class LocationPublic(StoredShape):
+    """A stored location as callers read it."""
 
     venue: str | None = None
     address_lines: list[str] = PydanticField(default_factory=list)
@@ -215,18 +231,6 @@ class LocationPublic(BaseModel):
     region: str | None = None
     postal_code: str | None = None
     location: GeoPointPublic | None = None
-
-    @classmethod
-    def stored(cls, value: Mapping[str, Any] | None) -> LocationPublic | None:
-        """``value`` as read back. A stored value of the wrong shape reads as no location,
-        and is logged, rather than failing the whole list it is in."""
-        if not value:
-            return None
-        try:
-            return cls.model_validate(value)
-        except ValidationError:
-            logger.warning("a stored location is not shaped like one: %r", value)
-            return None
 
 
 class EventCreate(BaseModel):

@@ -39,7 +39,7 @@ Forums = Annotated[PartnerPrincipal, require_scope("forums:read")]
 Endorsements = Annotated[PartnerPrincipal, require_scope("endorsements:read")]
 Canvass = Annotated[PartnerPrincipal, require_scope("canvass:read")]
 Organizations = Annotated[PartnerPrincipal, require_scope("organizations:read")]
-RowId = Annotated[str, Path(min_length=1, max_length=64, description="The object's `id`.")]
+ObjectKey = Annotated[str, Path(min_length=1, max_length=64, description="The object's `id`.")]
 
 
 class PartnerObjectNotFound(NotFound):
@@ -220,7 +220,7 @@ async def get_event(
     partner: Events,
     session: SessionDep,
     settings: SettingsDep,
-    event_id: RowId,
+    event_id: ObjectKey,
 ) -> Response:
     """One event by its `id`. A deleted, private or unknown event is 404 alike."""
     known = await queries.known_origins(session, settings=settings)
@@ -271,7 +271,7 @@ async def get_forum(
     partner: Forums,
     session: SessionDep,
     settings: SettingsDep,
-    forum_id: RowId,
+    forum_id: ObjectKey,
 ) -> Response:
     """One forum plan by its `id`."""
     known = await queries.known_origins(session, settings=settings)

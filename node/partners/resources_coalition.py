@@ -26,8 +26,8 @@ from node.partners.examples import EXAMPLES
 from node.partners.resources import (
     Canvass,
     Endorsements,
+    ObjectKey,
     PagingDep,
-    RowId,
     Ward,
     check_cursor,
     filters_with,
@@ -119,7 +119,7 @@ async def get_endorsement(
     partner: Endorsements,
     session: SessionDep,
     settings: SettingsDep,
-    endorsement_id: RowId,
+    endorsement_id: ObjectKey,
 ) -> Response:
     """One endorsement by its `id`, with its signatures."""
     known = await queries.known_origins(session, settings=settings)
@@ -144,7 +144,7 @@ async def get_endorsement_bundle(
     partner: Endorsements,
     session: SessionDep,
     settings: SettingsDep,
-    endorsement_id: RowId,
+    endorsement_id: ObjectKey,
 ) -> Response:
     """The self-contained bundle: the endorsement as signed and every signer's published keys.
     Save it and run `ipo-node verify FILE` to check every signature offline (compare the key
@@ -220,7 +220,7 @@ async def get_canvass_call(
     partner: Canvass,
     session: SessionDep,
     settings: SettingsDep,
-    call_id: RowId,
+    call_id: ObjectKey,
 ) -> Response:
     """One canvass call by its `id`."""
     known = await queries.known_origins(session, settings=settings)
