@@ -12,6 +12,7 @@ import os
 import stat
 import tomllib
 from collections.abc import Iterable
+from email.headerregistry import Address
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -135,6 +136,23 @@ class Settings(BaseSettings):
     password_hash_memory_kib: int = Field(default=PRODUCTION_ARGON2.memory_cost, ge=8)
     password_hash_parallelism: int = Field(default=PRODUCTION_ARGON2.parallelism, ge=1, le=64)
     sqlite_synchronous: SqliteSynchronous = "FULL"
+    # Email (``node.mail``). With no ``smtp_host`` the node writes each message to the mail
+    # folder in its data directory (``<data_dir>/mail``), shown to admins on ``/mail``.
+    smtp_host: str = ""
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_security: Literal["starttls", "tls", "none"] = Field(
+        default="starttls",
+        description="starttls (port 587), tls (implicit TLS, port 465), or none (a relay on "
+        "the same machine only).",
+    )
+    smtp_username: str = ""
+    smtp_password: str = Field(default="", repr=False)
+    smtp_timeout_seconds: float = Field(default=15.0, gt=0, le=300)
+    mail_from: str = Field(
+        default="",
+        description="The From address, e.g. '33rd Ward Working Families <hello@ward33.org>'; "
+        "defaults to the node's name at no-reply@<its host>.",
+    )
 
     @classmethod
     def settings_customise_sources(
@@ -188,6 +206,18 @@ class Settings(BaseSettings):
                 raise ValueError("cannot default to SQLite without a data directory")
             value = f"sqlite+aiosqlite:///{Path(data_dir) / 'node.db'}"
         return normalize_database_url(value)
+
+    @property
+    def mail_folder(self) -> Path:
+        return self.data_dir / "mail"
+
+    @property
+    def mail_sender(self) -> str:
+        """The From header: ``mail_from``, or the node's name at no-reply@ its host."""
+        if self.mail_from:
+            return self.mail_from
+        host = urlsplit(self.public_url).hostname or "localhost"
+        return str(Address(display_name=self.name, username="no-reply", domain=host))
 
     @model_validator(mode="after")
     def _argon2_memory_covers_its_lanes(self) -> Settings:

@@ -30,6 +30,8 @@ from node.config import Settings
 from node.endorsements import sharing as endorsements_sharing
 from node.events import sharing as events_sharing
 from node.forums import handlers as forums_handlers
+from node.mail.dispatcher import MailDispatcher
+from node.mail.transports import transport_for
 from node.webhooks.delivery import WebhookDispatcher
 
 log = logging.getLogger(__name__)
@@ -56,6 +58,7 @@ class Federation:
     runtime: FederationRuntime
     worker: DeliveryWorker
     webhooks: WebhookDispatcher
+    mail: MailDispatcher
 
 
 @contextlib.asynccontextmanager
@@ -93,12 +96,13 @@ async def start_federation(
         client() as webhook_client,
     ):
         webhooks = WebhookDispatcher(session_maker=session_maker, client=webhook_client)
+        mail = MailDispatcher(session_maker=session_maker, transport=transport_for(settings))
         worker = DeliveryWorker(
             session_maker=session_maker,
             client=delivery_client,
             keyring=keyring,
             node_id=settings.public_url,
-            drains=[webhooks.run_once],
+            drains=[webhooks.run_once, mail.run_once],
         )
         runtime = FederationRuntime(
             node_id=settings.public_url,
@@ -109,7 +113,7 @@ async def start_federation(
             registry=build_registry(settings),
             wake_delivery=worker.wake.set,
         )
-        federation = Federation(runtime=runtime, worker=worker, webhooks=webhooks)
+        federation = Federation(runtime=runtime, worker=worker, webhooks=webhooks, mail=mail)
         if not run_worker:
             yield federation
             return

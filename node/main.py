@@ -93,6 +93,7 @@ def create_app(
                 app.state.federation = federation.runtime
                 app.state.delivery_worker = federation.worker
                 app.state.webhooks = federation.webhooks
+                app.state.mail = federation.mail
                 app.state.keyring = federation.runtime.keyring
                 yield
         finally:

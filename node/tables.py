@@ -7,6 +7,7 @@ from node.canvass import models as canvass_models
 from node.endorsements import models as endorsements_models
 from node.events import models as events_models
 from node.forums import models as forums_models
+from node.mail import models as mail_models
 from node.members import models as members_models
 from node.partners import models as partners_models
 from node.webhooks import models as webhooks_models
@@ -19,6 +20,7 @@ __all__ = [
     "events_models",
     "federation_models",
     "forums_models",
+    "mail_models",
     "members_models",
     "partners_models",
     "webhooks_models",

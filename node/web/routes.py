@@ -14,6 +14,7 @@ from node.web import (
     endorsements,
     forum_forms,
     forums,
+    mail,
     members,
     partners,
 )
@@ -30,4 +31,5 @@ PAGE_ROUTERS: tuple[APIRouter, ...] = (
     alliances.router,
     members.router,
     partners.router,
+    mail.router,
 )

@@ -34,6 +34,7 @@ PAGES = (
     "/members/import",
     "/alliances",
     "/partners",
+    "/mail",
 )
 
 # Everything the checks below found wrong on the page, one line each.
