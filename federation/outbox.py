@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from pydantic import BaseModel
+from sqlalchemy import func
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
-from federation.models import AllianceState, Delivery, OutboxActivity, Peer
+from federation.models import AllianceState, Delivery, DeliveryState, OutboxActivity, Peer
 from federation.storage import utcnow
 from schemas.activity import Activity, ActivityType, EmbeddedObject
 
@@ -97,3 +99,43 @@ async def allies_sharing(session: AsyncSession, *, scope: str) -> list[Peer]:
         .order_by(col(Peer.id))
     )
     return [peer for peer in result.scalars() if scope in peer.scopes]
+
+
+@dataclass(frozen=True)
+class Travel:
+    """How far the latest change of one object has travelled to the allies it was sent to."""
+
+    delivered: int
+    on_the_way: int
+    failed: int
+
+    @property
+    def total(self) -> int:
+        return self.delivered + self.on_the_way + self.failed
+
+
+async def travel_of(session: AsyncSession, *, object_id: str) -> Travel | None:
+    """The deliveries of the newest activity about ``object_id`` this node sent, by state;
+    ``None`` when it sent none (a private object, or no allies)."""
+    latest = await session.execute(
+        select(OutboxActivity.id)
+        .where(col(OutboxActivity.object_id) == object_id)
+        .order_by(col(OutboxActivity.id).desc())
+        .limit(1)
+    )
+    activity_pk = latest.scalar_one_or_none()
+    if activity_pk is None:
+        return None
+    rows = await session.execute(
+        select(Delivery.state, func.count())
+        .where(col(Delivery.activity_pk) == activity_pk)
+        .group_by(col(Delivery.state))
+    )
+    counts = {DeliveryState(state): int(count) for state, count in rows.all()}
+    if not counts:
+        return None
+    return Travel(
+        delivered=counts.get(DeliveryState.delivered, 0),
+        on_the_way=counts.get(DeliveryState.pending, 0),
+        failed=counts.get(DeliveryState.failed, 0) + counts.get(DeliveryState.expired, 0),
+    )

@@ -31,6 +31,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationErro
 
 from node import __version__
 from node.config import CONFIG_FILE
+from schemas.base import problem_in_words
 
 FORMAT: Final = "ipo-node-backup"
 FORMAT_VERSION: Final = 1
@@ -136,7 +137,7 @@ class Manifest(BaseModel):
                 ) from None
             error = exc.errors()[0]
             where = ".".join(str(part) for part in error["loc"]) or "manifest"
-            message = error["msg"].removeprefix("Value error, ")
+            message = problem_in_words(error)
             raise BackupError(f"the backup's manifest is damaged: {where}: {message}") from None
 
 

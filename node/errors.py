@@ -182,11 +182,7 @@ def install_error_handlers(app: FastAPI, *, html_page: HtmlErrorPage | None = No
     async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
         details = [_validation_detail(error) for error in exc.errors()]
         first = details[0] if details else None
-        message = (
-            f"Invalid {'.'.join(str(p) for p in first.loc)}: {first.msg}"
-            if first
-            else "The request is not valid."
-        )
+        message = f"{field_name(first.loc)}: {first.msg}" if first else "The request is not valid."
         return error_response(422, "validation_failed", message, details)
 
     @app.exception_handler(StarletteHTTPException)
@@ -204,6 +200,21 @@ def install_error_handlers(app: FastAPI, *, html_page: HtmlErrorPage | None = No
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error on %s %s", request.method, redact_path(request.url.path))
         return error_response(500, "internal_error", "Something broke on this node; it is logged.")
+
+
+def field_name(loc: Sequence[str | int]) -> str:
+    """Where a problem is, as the caller wrote it: ``end_date``, ``location.venue``,
+    ``shifts[0].capacity``; a query parameter says so (``limit (query)``)."""
+    parts = list(loc)
+    where = ""
+    if parts and parts[0] in ("body", "query", "path", "header", "cookie"):
+        where = str(parts.pop(0))
+    name = ""
+    for part in parts:
+        name += f"[{part}]" if isinstance(part, int) else (f".{part}" if name else str(part))
+    if not name:
+        return "The request body" if where in ("body", "") else f"The {where}"
+    return f"{name} ({where})" if where not in ("body", "") else name
 
 
 def _validation_detail(error: dict[str, Any]) -> ErrorDetail:

@@ -20,7 +20,7 @@ way in, so an id compares equal only to itself). Which node an id belongs to is 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from typing import Annotated, Any
 from urllib.parse import urlsplit
@@ -126,15 +126,77 @@ _TEXT_RULES = {
 }
 
 
+def _choices(expected: str) -> str:
+    return expected.replace("'", "")
+
+
+# pydantic's error types said to a person: what is wrong and how to put it right. The field is
+# named by the caller (beside the form field, or first in the API message).
+_IN_WORDS: dict[str, Callable[[Mapping[str, Any]], str]] = {
+    "missing": lambda ctx: "This is required.",
+    "string_too_short": lambda ctx: (
+        "This cannot be empty."
+        if ctx.get("min_length") == 1
+        else f"Use at least {ctx.get('min_length')} characters."
+    ),
+    "string_too_long": lambda ctx: f"Use at most {ctx.get('max_length')} characters.",
+    "too_short": lambda ctx: f"Give at least {ctx.get('min_length')}.",
+    "too_long": lambda ctx: f"Give at most {ctx.get('max_length')}.",
+    "greater_than_equal": lambda ctx: f"Use a number of at least {ctx.get('ge')}.",
+    "greater_than": lambda ctx: f"Use a number above {ctx.get('gt')}.",
+    "less_than_equal": lambda ctx: f"Use a number no larger than {ctx.get('le')}.",
+    "less_than": lambda ctx: f"Use a number below {ctx.get('lt')}.",
+    "int_parsing": lambda ctx: "Enter a whole number, such as 12.",
+    "int_type": lambda ctx: "Enter a whole number, such as 12.",
+    "int_from_float": lambda ctx: "Enter a whole number, such as 12.",
+    "float_parsing": lambda ctx: "Enter a number, such as 41.88.",
+    "bool_parsing": lambda ctx: "Use true or false.",
+    "string_type": lambda ctx: "Enter text here.",
+    "enum": lambda ctx: f"Choose one of: {_choices(str(ctx.get('expected', '')))}.",
+    "literal_error": lambda ctx: f"Choose one of: {_choices(str(ctx.get('expected', '')))}.",
+    "timezone_aware": lambda ctx: (
+        "Give the time with its offset from UTC, such as 2026-12-08T18:00:00-06:00 or ...Z."
+    ),
+    "datetime_parsing": lambda ctx: "Enter a date and time such as 2026-12-08T18:00:00-06:00.",
+    "datetime_type": lambda ctx: "Enter a date and time such as 2026-12-08T18:00:00-06:00.",
+    "datetime_from_date_parsing": lambda ctx: (
+        "Enter a date and time such as 2026-12-08T18:00:00-06:00."
+    ),
+    "date_parsing": lambda ctx: "Enter a date such as 2026-12-08.",
+    "date_from_datetime_parsing": lambda ctx: "Enter a date such as 2026-12-08.",
+    "url_parsing": lambda ctx: "Enter a web address starting with https://.",
+    "url_scheme": lambda ctx: "Enter a web address starting with https:// (or http://).",
+    "extra_forbidden": lambda ctx: "This field is not known here; leave it out.",
+    "json_invalid": lambda ctx: "The body is not valid JSON.",
+    "model_attributes_type": lambda ctx: "This must be an object with named fields.",
+    "dict_type": lambda ctx: "This must be an object with named fields.",
+    "list_type": lambda ctx: "This must be a list.",
+    "uuid_parsing": lambda ctx: "This is not a valid id.",
+}
+
+
 def problem_in_words(error: Mapping[str, Any]) -> str:
-    """A validation error's message, with the text types' patterns said in words: a person
-    (or a peer's developer) reads "must be one line without control characters", not a
-    regular expression of code point ranges."""
-    if error.get("type") == "string_pattern_mismatch":
-        pattern = (error.get("ctx") or {}).get("pattern")
+    """A validation error's message in plain words: what is wrong and how to put it right.
+
+    The text types' patterns are said in words (a person, or a peer's developer, reads "must
+    be one line without control characters", not a regular expression of code point ranges);
+    pydantic's generic messages ("Input should be ...", "Value error, ...") are replaced by
+    sentences that say what to enter."""
+    kind = error.get("type")
+    ctx = error.get("ctx") or {}
+    if kind == "string_pattern_mismatch":
+        pattern = ctx.get("pattern")
         if pattern in _TEXT_RULES:
             return _TEXT_RULES[pattern]
-    return str(error.get("msg", "invalid"))
+    if kind in _IN_WORDS:
+        return _IN_WORDS[kind](ctx)
+    message = str(error.get("msg", "invalid"))
+    for prefix in ("Value error, ", "Assertion failed, "):
+        message = message.removeprefix(prefix)
+    if message.startswith("value is not a valid email address: "):
+        reason = message.removeprefix("value is not a valid email address: ")
+        return f"Enter an email address such as name@example.org ({reason.rstrip('.')})."
+    return message[:1].upper() + message[1:]
 
 
 MAX_WIRE_INTEGER = 2**31 - 1

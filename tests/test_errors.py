@@ -61,3 +61,57 @@ class TestStructuredLogs:
         assert entry["request_id"] == "abc"
         assert "color_message" not in entry
         assert "\x1b" not in line
+
+
+EVENT = {
+    "title": "Ward night",
+    "event_type": "MEETING",
+    "start_date": "2026-12-08T18:00:00-06:00",
+    "end_date": "2026-12-08T20:00:00-06:00",
+}
+
+
+class TestMessagesInPlainWords:
+    """The API's 422 names the field first and says how to fix it, without pydantic's
+    "Value error, ..." or "Input should be ..." (the JSON shape stays the same)."""
+
+    async def post_event(self, node, **changes) -> dict:
+        organizer = await node.as_role(Role.organizer)
+        answer = await organizer.post("/api/v1/events", json={**EVENT, **changes})
+        assert answer.status_code == 422, answer.text
+        return answer.json()["error"]
+
+    async def test_an_end_before_the_start_is_the_end_fields_problem(self, node) -> None:
+        error = await self.post_event(node, end_date="2026-12-08T17:00:00-06:00")
+        assert error["message"] == (
+            "end_date: The end must not be before the start: set end_date to start_date or later."
+        )
+        [detail] = error["details"]
+        assert detail["loc"] == ["body", "end_date"]
+        assert "Value error" not in json.dumps(error)
+
+    async def test_each_kind_of_problem_says_what_to_enter(self, node) -> None:
+        cases = {
+            "empty": ({"title": ""}, "title: This cannot be empty."),
+            "number": ({"capacity": "lots"}, "capacity: Enter a whole number, such as 12."),
+            "bound": ({"capacity": -1}, "capacity: Use a number of at least 0."),
+            "choice": ({"visibility": "secret"}, "visibility: Choose one of: public, coalition"),
+            "offset": (
+                {"start_date": "2026-12-08T18:00:00"},
+                "start_date: Give the time with its offset from UTC",
+            ),
+            "ward": ({"wards": [51]}, "wards[0]: Use a number no larger than 50."),
+            "unknown": ({"colour": "red"}, "colour: This field is not known here; leave it out."),
+        }
+        for name, (changes, expected) in cases.items():
+            error = await self.post_event(node, **changes)
+            assert error["message"].startswith(expected), (name, error["message"])
+            assert "Input should be" not in error["message"], name
+
+    async def test_a_query_parameter_is_named_as_one(self, node) -> None:
+        member = await node.as_role(Role.member)
+        answer = await member.get("/api/v1/events", params={"limit": "5000"})
+        assert answer.status_code == 422
+        assert answer.json()["error"]["message"] == (
+            "limit (query): Use a number no larger than 200."
+        )

@@ -27,6 +27,8 @@ from pydantic import (
     ConfigDict,
     StringConstraints,
     ValidationError,
+    ValidationInfo,
+    field_validator,
     model_validator,
 )
 from pydantic import Field as PydanticField
@@ -69,6 +71,7 @@ class Visibility(enum.StrEnum):
 
 
 DEFAULT_TIMEZONE = "America/Chicago"
+END_BEFORE_START = "The end must not be before the start: set end_date to start_date or later."
 # A forgotten `visibility` must not publish an event to the open web (anonymous API, ICS
 # feed), and `private` would hide it from the members and allies it is usually meant for.
 DEFAULT_VISIBILITY = Visibility.coalition
@@ -256,11 +259,16 @@ class EventCreate(BaseModel):
     wards: Wards = PydanticField(default_factory=list)
     precincts: Precincts = PydanticField(default_factory=list)
 
-    @model_validator(mode="after")
-    def _ends_after_start(self) -> EventCreate:
-        if self.end_date < self.start_date:
-            raise ValueError("end_date must not be before start_date")
-        return self
+    @field_validator("end_date")
+    @classmethod
+    def _ends_after_start(cls, end: datetime, info: ValidationInfo) -> datetime:
+        # A field check, not a model check: the error is then the end field's, shown beside it.
+        start = info.data.get("start_date")
+        if start is not None and end < start:
+            raise ValueError(
+                "The end must not be before the start: set end_date to start_date or later."
+            )
+        return end
 
 
 # Fields an update may omit but never set to null: the table has no "unknown" for them.

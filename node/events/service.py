@@ -27,6 +27,7 @@ from node.config import Settings
 from node.errors import Conflict, InvalidInput, NodeError, NotFound
 from node.events import repository, sharing
 from node.events.models import (
+    END_BEFORE_START,
     Event,
     EventCreate,
     EventStatus,
@@ -148,7 +149,7 @@ async def update_event(
     end = changes.get("end_date", event.end_date)
     if end < start:
         raise InvalidInput(
-            "end_date must not be before start_date.",
+            END_BEFORE_START,
             field=["body", "end_date" if "end_date" in changes else "start_date"],
         )
     changed = [name for name, value in changes.items() if getattr(event, name) != value]

@@ -15,7 +15,14 @@ from datetime import datetime
 from typing import Annotated, Any
 
 import sqlalchemy as sa
-from pydantic import AwareDatetime, BaseModel, ConfigDict, StringConstraints, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+)
 from pydantic import Field as PydanticField
 from sqlmodel import Field, SQLModel
 
@@ -187,11 +194,16 @@ class ForumCreate(BaseModel):
     agenda_items: list[AgendaIn] = PydanticField(default_factory=list, max_length=100)
     tasks: list[TaskIn] = PydanticField(default_factory=list, max_length=200)
 
-    @model_validator(mode="after")
-    def _ends_after_start(self) -> ForumCreate:
-        if self.end_date < self.start_date:
-            raise ValueError("end_date must not be before start_date")
-        return self
+    @field_validator("end_date")
+    @classmethod
+    def _ends_after_start(cls, end: datetime, info: ValidationInfo) -> datetime:
+        # A field check, not a model check: the error is then the end field's, shown beside it.
+        start = info.data.get("start_date")
+        if start is not None and end < start:
+            raise ValueError(
+                "The end must not be before the start: set end_date to start_date or later."
+            )
+        return end
 
 
 class ForumUpdate(BaseModel):

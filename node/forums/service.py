@@ -32,7 +32,14 @@ from node.audit.service import Actor, record
 from node.config import Settings
 from node.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from node.events import service as events
-from node.events.models import EventCreate, EventStatus, EventType, EventUpdate, Visibility
+from node.events.models import (
+    END_BEFORE_START,
+    EventCreate,
+    EventStatus,
+    EventType,
+    EventUpdate,
+    Visibility,
+)
 from node.forums import sharing
 from node.forums.models import (
     AgendaIn,
@@ -189,7 +196,10 @@ async def update_forum(
     start = data.start_date or plan.start_date
     end = data.end_date or plan.end_date
     if end < start:
-        raise InvalidInput("end_date must not be before start_date.", field=["body", "end_date"])
+        raise InvalidInput(
+            END_BEFORE_START,
+            field=["body", "end_date"],
+        )
     if data.co_hosts is not None:
         new = [node for node in data.co_hosts if node not in _co_host_nodes(plan)]
         await _check_co_hosts(session, new, visibility=plan.visibility)

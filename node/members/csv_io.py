@@ -25,6 +25,7 @@ from pydantic import ValidationError
 
 from node.errors import InvalidInput, PayloadTooLarge
 from node.members.models import WARD_MAX, WARD_MIN, Member, MemberCreate, member_values
+from schemas.base import problem_in_words
 
 # Our own columns, in export order. Each is also accepted on import.
 COLUMNS: tuple[str, ...] = (
@@ -346,7 +347,7 @@ def _validate(
                 column = ", ".join(
                     csv_file.column_of[f] for f in IDENTIFYING_FIELDS if f in csv_file.column_of
                 )
-            message = str(error.get("msg", "not valid")).removeprefix("Value error, ")
+            message = problem_in_words(error)
             errors.append(RowError(index, column, message))
         return None, errors
 

@@ -92,7 +92,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
         422,
         "A query parameter is not valid; `details` says which.",
         "validation_failed",
-        "Invalid query.limit: Input should be less than or equal to 200",
+        "limit (query): Use a number no larger than 200.",
     ),
     429: _error(
         429,

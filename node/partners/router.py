@@ -86,9 +86,8 @@ _WHOAMI_RESPONSES = {
                 "scope=nope",
                 docs.error_body(
                     "validation_failed",
-                    "Invalid query.scope.0: Input should be 'events:read', 'forums:read', "
-                    "'endorsements:read', 'canvass:read', 'organizations:read' or "
-                    "'webhooks:manage'",
+                    "scope[0] (query): Choose one of: events:read, forums:read, "
+                    "endorsements:read, canvass:read, organizations:read or webhooks:manage.",
                     ["query", "scope", 0],
                 ),
             )

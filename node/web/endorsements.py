@@ -116,7 +116,43 @@ async def _signer_rows(
         else:
             state, at, verified = ("withdrawn" if node in withdrawn else "pending"), "", False
         rows.append(SignerRow(node, names.get(node, node), state, at, verified))
+    if endorsement.origin != settings.public_url:
+        rows = [await _with_answer_on_its_way(session, endorsement, row) if row.node ==
+                settings.public_url else row for row in rows]  # fmt: skip
     return rows
+
+
+# This node's answer -> (its row once the proposer's copy has it, its row until then).
+ON_ITS_WAY = {
+    "endorsement.sign": ("signed", "signing"),
+    "endorsement.decline": ("declined", "declining"),
+    "endorsement.withdraw_signature": ("pending", "withdrawing"),
+}
+
+
+async def _with_answer_on_its_way(
+    session: AsyncSession, endorsement: Endorsement, row: SignerRow
+) -> SignerRow:
+    """This node's row on an ally's endorsement: the proposer's copy, unless this node's own
+    latest answer (for the current text) has not come back in it yet, which is then shown as
+    on its way rather than as the stale state it replaces."""
+    given = [
+        entry
+        for entry in await repository.answer_history(session, endorsement_id=endorsement.id)
+        if entry.action in ON_ITS_WAY
+    ]
+    if not given:
+        return row
+    latest = given[-1]
+    version = latest.detail.get("content_version", endorsement.content_version)
+    expected, travelling = ON_ITS_WAY[latest.action]
+    if (
+        version != endorsement.content_version
+        or row.state == expected
+        or (expected == "pending" and row.state == "withdrawn")
+    ):
+        return row
+    return SignerRow(row.node, row.name, travelling, when(latest.at), row.verified)
 
 
 @router.get("/endorsements", response_class=HTMLResponse)

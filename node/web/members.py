@@ -111,8 +111,7 @@ def _form_page(
 
 def _errors(exc: ValidationError | NodeError) -> dict[str, str]:
     if isinstance(exc, ValidationError):
-        # pydantic prefixes the validators' own words; a volunteer needs only those.
-        return {k: v.removeprefix("Value error, ") for k, v in field_errors(exc).items()}
+        return field_errors(exc)
     fields = [str(part) for part in (exc.details[0].loc if exc.details else []) if part != "body"]
     return {".".join(fields) or "form": exc.message}
 

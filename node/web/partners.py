@@ -95,7 +95,7 @@ async def register(
         )
         created = await service.register_client(session, data=data, actor=principal.actor)
     except ValidationError as exc:
-        errors = {k: v.removeprefix("Value error, ") for k, v in field_errors(exc).items()}
+        errors = field_errors(exc)
         return await _page(request, session, form=form, errors=errors, status_code=422)
     except InvalidInput as exc:
         errors = {"expires_on": exc.message}

@@ -26,6 +26,7 @@ from pydantic import ValidationError
 from federation.errors import FederationError
 from node.accounts.models import Role
 from node.errors import NodeError, NotAuthenticated
+from schemas.base import problem_in_words
 
 NOTICE_COOKIE = "ipo_notice"
 CHICAGO = ZoneInfo("America/Chicago")
@@ -89,11 +90,12 @@ def redirect(url: str, *, notice: str | None = None) -> RedirectResponse:
 
 
 def field_errors(exc: ValidationError | RequestValidationError) -> dict[str, str]:
-    """Validation errors keyed by form field name, for showing beside each field."""
+    """Validation errors in plain words, keyed by form field name, for showing beside each
+    field (``form`` for a problem of the whole form)."""
     errors: dict[str, str] = {}
     for error in exc.errors():
         loc = [str(part) for part in error.get("loc", ()) if part not in ("body", "query")]
-        errors.setdefault(".".join(loc) or "form", str(error.get("msg", "invalid")))
+        errors.setdefault(".".join(loc) or "form", problem_in_words(error))
     return errors
 
 
@@ -124,7 +126,7 @@ _TITLES = {
     400: "That did not work",
     403: "Not allowed",
     404: "Not found",
-    409: "That conflicts with something",
+    409: "That cannot be done now",
     410: "Gone",
     413: "Too large",
     422: "Please check what you entered",

@@ -82,10 +82,9 @@ _CREATE_ERRORS = {
                 "An unknown event type",
                 docs.error_body(
                     "validation_failed",
-                    "Invalid body.event_types.0: Input should be 'endorsement.ratified', "
-                    "'endorsement.withdrawn', 'event.created', 'event.updated', "
-                    "'event.cancelled', 'forum.updated', 'canvass_call.posted' or "
-                    "'canvass_shift.filled'",
+                    "event_types[0]: Choose one of: endorsement.ratified, "
+                    "endorsement.withdrawn, event.created, event.updated, event.cancelled, "
+                    "forum.updated, canvass_call.posted or canvass_shift.filled.",
                     _TYPES,
                 ),
             ),

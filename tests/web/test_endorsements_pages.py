@@ -67,6 +67,10 @@ class TestSigningInTheBrowser:
 
         # Then the page says so; once delivered, both groups show it signed and ratified
         await expect(page.get_by_role("status").first).to_contain_text("You signed for Test ward30")
+        # (before the proposer has it, the row says so, rather than a stale "pending")
+        await expect(ward30_row).to_contain_text("signed here")
+        await expect(ward30_row).to_contain_text("on its way to Test ward33")
+        await expect(page.get_by_role("link", name="Sign…")).to_have_count(0)
         await deliver_all(a, b)
         await page.reload()
         await expect(ward30_row).to_contain_text("signed at")
