@@ -3,14 +3,15 @@
 For each page an admin can open (lists, forms, and the detail pages of a canvass call and a
 co-hosted forum): the document has a language and a title, exactly one h1, every visible form
 control has a label (or an aria-label), every button and link has an accessible name, and
-the first Tab press lands on the skip link, which leads to the main content.
+the first Tab press lands on the skip link, which leads to the main content. No page asks for
+anything from outside the node.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from playwright.async_api import Browser, Page
+from playwright.async_api import Browser, Page, Request
 
 from node.accounts.models import Role
 from tests.canvass.helpers import coalition, post_call
@@ -65,6 +66,19 @@ PROBLEMS_JS = """
 """
 
 
+def loads_from_elsewhere(page: Page, base: str) -> list[str]:
+    """The addresses outside the node that ``page`` asks for from now on (it must ask none:
+    no CDN, no web font, no third-party script)."""
+    elsewhere: list[str] = []
+
+    def check(request: Request) -> None:
+        if not request.url.startswith((f"{base}/", "data:", "about:")):
+            elsewhere.append(request.url)
+
+    page.on("request", check)
+    return elsewhere
+
+
 async def problems_on(page: Page) -> list[str]:
     found: list[str] = await page.evaluate(PROBLEMS_JS)
     return found
@@ -90,6 +104,7 @@ class TestEveryPage:
         node, details = await seed_shared_work(nodes)
         base = await serve(node)
         page = await logged_in_page(browser, base, node, role=Role.admin)
+        elsewhere = loads_from_elsewhere(page, base)
         found: dict[str, list[str]] = {}
         for path in (*PAGES, *details):
             response = await page.goto(f"{base}{path}")
@@ -99,6 +114,7 @@ class TestEveryPage:
             if problems:
                 found[path] = problems
         assert found == {}
+        assert elsewhere == []
 
     async def test_the_first_tab_reaches_the_skip_link_to_the_content(
         self, node: TestNode, serve: Serve, browser: Browser
