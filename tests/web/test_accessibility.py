@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from playwright.async_api import Browser, Page, Request
+from playwright.async_api import Browser, ConsoleMessage, Page, Request
 
 from node.accounts.models import Role
 from tests.canvass.helpers import coalition, post_call
@@ -75,7 +75,13 @@ def loads_from_elsewhere(page: Page, base: str) -> list[str]:
         if not request.url.startswith((f"{base}/", "data:", "about:")):
             elsewhere.append(request.url)
 
+    def refused(message: ConsoleMessage) -> None:
+        # The CSP stops such a load before any request is made; Chromium says so here.
+        if "Content Security Policy" in message.text:
+            elsewhere.append(message.text)
+
     page.on("request", check)
+    page.on("console", refused)
     return elsewhere
 
 
