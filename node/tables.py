@@ -10,6 +10,7 @@ from node.forums import models as forums_models
 from node.mail import models as mail_models
 from node.members import models as members_models
 from node.partners import models as partners_models
+from node.profile import models as profile_models
 from node.webhooks import models as webhooks_models
 
 __all__ = [
@@ -23,5 +24,6 @@ __all__ = [
     "mail_models",
     "members_models",
     "partners_models",
+    "profile_models",
     "webhooks_models",
 ]

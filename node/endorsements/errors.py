@@ -9,6 +9,7 @@ both as ``{"error": {"code", "message"}}``::
     NotTheProposer (409)            only the proposing node changes it
     EndorsementClosed (409)         a draft, withdrawn or expired endorsement takes no answer
     WrongContentVersion (409)       the answer is for another content version
+    NotPublishable (409)            not ratified, or not this group's: cannot go on its public home
     VoteConflict (409)              a member vote is open, already held, or did not pass
     BallotsUnreadable (409)         the sealed ballots do not open with this node's secret_key
     SignatureRefused (422)          a signature does not verify (or a replica carries one)
@@ -47,6 +48,14 @@ class WrongContentVersion(FederationError):
     status_code = 409
     code = "wrong_content_version"
     default_message = "The answer is for another version of the text."
+
+
+class NotPublishable(FederationError):
+    status_code = 409
+    code = "endorsement_not_publishable"
+    default_message = (
+        "Only a ratified endorsement that this group proposed or signed can be on its public page."
+    )
 
 
 class VoteConflict(FederationError):

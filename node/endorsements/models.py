@@ -89,11 +89,22 @@ class Endorsement(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=utcnow, sa_column=utc_column(index=True))
     # Null for replicas: their authors are users of another node.
     created_by: int | None = Field(default=None, foreign_key="user_account.id", ondelete="SET NULL")
+    # This node's own choice, never sent: the text version an organizer put on this node's
+    # public home. An edit bumps ``content_version``, so a new text is never public unread.
+    public_content_version: int | None = Field(default=None)
 
     __table_args__ = (
         sa.CheckConstraint("version >= 1", name="version_positive"),
         sa.CheckConstraint("content_version >= 1", name="content_version_positive"),
     )
+
+    @property
+    def is_public(self) -> bool:
+        """Shown on this node's public home: ratified, and this very text marked public."""
+        return (
+            self.state is EndorsementState.ratified
+            and self.public_content_version == self.content_version
+        )
 
     @property
     def rule(self) -> DecisionRule:
@@ -228,6 +239,14 @@ class SignRequest(BaseModel):
     attach_vote: bool = False
 
 
+class PublicFaceChange(BaseModel):
+    """Show a ratified endorsement on this node's public home, or take it off."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    is_public: bool
+
+
 class VoteOpen(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -286,5 +305,10 @@ class EndorsementPublic(BaseModel):
     signed: int
     needed: int
     signatures: list[SignaturePublic]
+    is_public: bool = PydanticField(
+        description="Shown on this node's public home (this node's own choice; not shared). "
+        "Only a ratified endorsement can be; an edit of the text takes it off until marked "
+        "again."
+    )
     created_date: datetime
     modified_date: datetime

@@ -20,6 +20,7 @@ from node.endorsements.models import (
     EndorsementCreate,
     EndorsementPublic,
     EndorsementUpdate,
+    PublicFaceChange,
     SignRequest,
     VoteOpen,
     VotePublic,
@@ -35,8 +36,8 @@ ERRORS: Responses = {
     409: {
         "model": ErrorResponse,
         "description": "Wrong state (`endorsement_closed`), another node's endorsement "
-        "(`endorsement_not_local`), a stale text (`wrong_content_version`), or the member "
-        "vote (`vote_conflict`).",
+        "(`endorsement_not_local`), a stale text (`wrong_content_version`), the member "
+        "vote (`vote_conflict`), or one that cannot go public (`endorsement_not_publishable`).",
     },
     422: {"model": ErrorResponse, "description": "Invalid content (`invalid_endorsement`)."},
 }
@@ -125,6 +126,25 @@ async def withdraw(
     endorsement = await service.withdraw_endorsement(
         session, endorsement_id=endorsement_id, actor=principal.actor, settings=settings
     )
+    return await service.to_public(session, endorsement)
+
+
+@router.put("/{endorsement_id}/public", response_model=EndorsementPublic, responses=ERRORS)
+async def show_publicly(
+    endorsement_id: str,
+    body: PublicFaceChange,
+    principal: OrganizerUser,
+    session: SessionDep,
+    settings: SettingsDep,
+) -> EndorsementPublic:
+    """Show a ratified endorsement on this node's public home, or take it off (organizers
+    and admins). This node's own choice: nothing is sent to allies. Only an endorsement this
+    node proposed or signed can be shown (`endorsement_not_publishable` otherwise); an edit of
+    its text takes it off until someone shows it again."""
+    endorsement = await service.set_public(
+        session, endorsement_id=endorsement_id, is_public=body.is_public,
+        role=principal.role, actor=principal.actor, settings=settings,
+    )  # fmt: skip
     return await service.to_public(session, endorsement)
 
 

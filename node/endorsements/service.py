@@ -37,6 +37,7 @@ from node.endorsements.errors import (
     EndorsementNotFound,
     InvalidEndorsement,
     NotARequiredSigner,
+    NotPublishable,
     NotTheProposer,
     VoteConflict,
     WrongContentVersion,
@@ -100,6 +101,7 @@ async def to_public(session: AsyncSession, endorsement: Endorsement) -> Endorsem
         content_version=endorsement.content_version,
         signed=sharing.signed_count(endorsement, records),
         needed=endorsement.needed,
+        is_public=endorsement.is_public,
         signatures=[
             SignaturePublic(
                 signature_id=held.signature_id,
@@ -140,6 +142,63 @@ async def withdrawn_signers(
         for signer, (state, version) in last.items()
         if state == "withdrawn" and version == endorsement.content_version and signer not in held
     }
+
+
+# ---- this node's public face ----------------------------------------------------------------
+
+
+async def publishable(
+    session: AsyncSession, endorsement: Endorsement, *, settings: Settings
+) -> bool:
+    """Whether this group may show the endorsement on its public home: ratified, and its own
+    (it proposed it, or signed this very text). A group never shows what it declined."""
+    if sharing.status_of(endorsement, utcnow()) != "ratified":
+        return False
+    me = settings.public_url
+    if endorsement.origin == me:
+        return True
+    records = await repository.signatures(session, endorsement_id=endorsement.id)
+    return any(
+        r.signer == me and r.decision == "sign" and r.content_version == endorsement.content_version
+        for r in records
+    )
+
+
+async def set_public(
+    session: AsyncSession,
+    *,
+    endorsement_id: str,
+    is_public: bool,
+    role: Role,
+    actor: Actor,
+    settings: Settings,
+) -> Endorsement:
+    """Put a ratified endorsement on this node's public home, or take it off. A local choice:
+    nothing is sent, and each co-signer decides for its own home."""
+    endorsement = await get_endorsement(session, endorsement_id=endorsement_id, role=role)
+    if is_public and not await publishable(session, endorsement, settings=settings):
+        raise NotPublishable()
+    wanted = endorsement.content_version if is_public else None
+    if endorsement.public_content_version == wanted:
+        return endorsement
+    endorsement.public_content_version = wanted
+    await session.flush()
+    await record(
+        session,
+        actor=actor,
+        action="endorsement.show_publicly" if is_public else "endorsement.hide_publicly",
+        object_type="endorsement",
+        object_id=endorsement.id,
+        detail={"content_version": endorsement.content_version},
+    )
+    return endorsement
+
+
+async def public_endorsements(session: AsyncSession) -> list[Endorsement]:
+    """What the public home shows: ratified endorsements whose current text was marked
+    public here, newest change first."""
+    ratified = await repository.list_endorsements(session, states=[EndorsementState.ratified])
+    return [endorsement for endorsement in ratified if endorsement.is_public]
 
 
 # ---- the proposer ---------------------------------------------------------------------------

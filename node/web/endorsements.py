@@ -195,6 +195,7 @@ async def endorsement_detail(
         "my_state": mine.state if mine else None,
         "is_local": endorsement.origin == me,
         "is_organizer": principal.role.includes(Role.organizer),
+        "publishable": await service.publishable(session, endorsement, settings=settings),
     })  # fmt: skip
 
 
@@ -272,6 +273,27 @@ async def withdraw_endorsement(
         session, endorsement_id=endorsement_id, actor=principal.actor, settings=settings
     )
     return redirect(f"/endorsements/{endorsement.id}", notice="The endorsement is withdrawn.")
+
+
+@router.post("/endorsements/{endorsement_id}/public", response_class=HTMLResponse)
+async def show_publicly(
+    endorsement_id: str,
+    principal: PageOrganizer,
+    session: SessionDep,
+    settings: SettingsDep,
+    is_public: Annotated[bool, Form()],
+) -> Response:
+    """This node's own choice: on (or off) its public home; nothing is sent to allies."""
+    endorsement = await service.set_public(
+        session, endorsement_id=endorsement_id, is_public=is_public, role=principal.role,
+        actor=principal.actor, settings=settings,
+    )  # fmt: skip
+    notice = (
+        "It is on the public home now."
+        if endorsement.is_public
+        else "It is no longer on the public home."
+    )
+    return redirect(f"/endorsements/{endorsement.id}", notice=notice)
 
 
 @router.get("/endorsements/{endorsement_id}/bundle.json")
