@@ -97,11 +97,35 @@ async def list_forums(session: AsyncSession, *, role: Role) -> list[ForumPlan]:
     return list(result.scalars())
 
 
-async def get_forum(session: AsyncSession, *, forum_id: str, role: Role) -> ForumPlan:
+async def get_forum(session: AsyncSession, *, forum_id: str, role: Role | None) -> ForumPlan:
+    """The plan if the caller may see it (``role`` None: an anonymous visitor, public only);
+    a hidden plan is reported like a missing one."""
     plan = await session.get(ForumPlan, forum_id)
     if plan is None or plan.visibility not in events.visible_levels(role):
         raise ForumNotFound(f"No forum {forum_id} on this node.")
     return plan
+
+
+async def public_forums(session: AsyncSession, *, settings: Settings) -> list[ForumPlan]:
+    """The public home's forums: public, not over, and this group's own (it organizes them,
+    or accepted to co-host them)."""
+    result = await session.execute(
+        select(ForumPlan)
+        .where(
+            col(ForumPlan.visibility) == Visibility.public,
+            col(ForumPlan.end_date) >= utcnow(),
+        )
+        .order_by(col(ForumPlan.start_date), col(ForumPlan.id))
+    )
+    me = settings.public_url
+    return [
+        plan
+        for plan in result.scalars()
+        if plan.origin == me
+        or any(
+            c["node"] == me and c["status"] == CoHostStatus.accepted.value for c in plan.co_hosts
+        )
+    ]
 
 
 async def _by_object_id(

@@ -1,4 +1,4 @@
-"""Login and logout pages, and the front door.
+"""Login and logout pages (the front door, ``/``, is the public home: ``public_home``).
 
 The login form has no session yet to carry a CSRF token, so it uses a double-submit token: a
 random value in a SameSite cookie and the same value in the form. A site that cannot read our
@@ -12,7 +12,7 @@ from datetime import timedelta
 from typing import Annotated
 
 from fastapi import Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 
 from node.accounts import service as accounts
 from node.accounts.cookies import set_login_cookies
@@ -31,11 +31,6 @@ def safe_next(target: str | None) -> str:
     if target and target.startswith("/") and not target.startswith(("//", "/\\")):
         return target
     return "/calendar"
-
-
-@router.get("/")
-async def front_door(principal: PageVisitor) -> RedirectResponse:
-    return redirect("/calendar" if principal else "/login")
 
 
 def _login_page(

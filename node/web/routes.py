@@ -17,9 +17,12 @@ from node.web import (
     mail,
     members,
     partners,
+    profile_settings,
+    public_home,
 )
 
 PAGE_ROUTERS: tuple[APIRouter, ...] = (
+    public_home.router,
     auth.router,
     calendar.router,
     endorsement_forms.router,
@@ -32,4 +35,5 @@ PAGE_ROUTERS: tuple[APIRouter, ...] = (
     members.router,
     partners.router,
     mail.router,
+    profile_settings.router,
 )
