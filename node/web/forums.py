@@ -18,8 +18,9 @@ from node.accounts.models import Role
 from node.deps import SessionDep, SettingsDep
 from node.forums import service, sharing
 from node.forums.models import ForumPlan, QuestionStatus
-from node.web.deps import PageAdmin, PageOrganizer, PageUser
+from node.web.deps import PageAdmin, PageOrganizer, PageUser, PageVisitor
 from node.web.groups import active_allies, group_names, local_input, span
+from node.web.public_forum import public_forum_page
 from node.web.rendering import page_router, redirect, render
 from schemas.forum import ForumActionKind
 
@@ -51,10 +52,14 @@ async def forum_list(
 async def forum_detail(
     forum_id: str,
     request: Request,
-    principal: PageUser,
+    principal: PageVisitor,
     session: SessionDep,
     settings: SettingsDep,
 ) -> Response:
+    if principal is None:  # a neighbour: the public view, or the login page
+        return await public_forum_page(
+            request, forum_id=forum_id, session=session, settings=settings
+        )
     plan = await service.get_forum(session, forum_id=forum_id, role=principal.role)
     me = settings.public_url
     is_local = plan.origin == me
