@@ -31,7 +31,14 @@ from node.web.calendar import type_label
 from node.web.deps import PageVisitor
 from node.web.endorsements import OFFICES
 from node.web.groups import group_names
-from node.web.public_view import ShareCard, place_of, short_when, summary, webcal
+from node.web.public_view import (
+    ShareCard,
+    date_in_words,
+    place_of,
+    short_when,
+    summary,
+    webcal,
+)
 from node.web.rendering import page_router, render
 
 router = page_router()
@@ -146,6 +153,6 @@ async def public_home(
         "forums": [_forum_listing(plan) for plan in plans],
         "events": await _upcoming_events(session, settings=settings, names=names, skip=skip),
         "endorsements": await _endorsements(session, names=names),
-        "offices": dict(OFFICES), "feed": feed, "webcal": webcal(feed),
+        "offices": dict(OFFICES), "day": date_in_words, "feed": feed, "webcal": webcal(feed),
         "signed_in": principal is not None,
     })  # fmt: skip

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -51,9 +51,16 @@ def when_in_words(start: datetime, end: datetime, timezone: str) -> str:
 
 
 def short_when(start: datetime, timezone: str) -> str:
-    """A list's date: "Fri, Jan 31, 6:00 PM"."""
-    local = start.astimezone(_zone(timezone))
-    return f"{local:%a}, {local:%b} {local.day}, {_clock(local)}"
+    """A list's date: "Fri, Jan 31, 6:00 PM" this year, "Thu, Jan 31, 2030, 6:00 PM" later."""
+    zone = _zone(timezone)
+    local = start.astimezone(zone)
+    year = "" if local.year == datetime.now(zone).year else f" {local.year},"
+    return f"{local:%a}, {local:%b} {local.day},{year} {_clock(local)}"
+
+
+def date_in_words(day: date) -> str:
+    """An election day as "February 25, 2031"."""
+    return f"{day:%B} {day.day}, {day.year}"
 
 
 @dataclass(frozen=True)
