@@ -36,11 +36,11 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_group_profile")),
     )
-    with op.batch_alter_table("endorsement", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("public_content_version", sa.Integer(), nullable=True))
+    # Plain ALTER TABLE, not batch mode: on SQLite a batch copies the table and drops the old
+    # one, and with foreign keys on that drop cascades to its signatures and votes.
+    op.add_column("endorsement", sa.Column("public_content_version", sa.Integer(), nullable=True))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("endorsement", schema=None) as batch_op:
-        batch_op.drop_column("public_content_version")
+    op.drop_column("endorsement", "public_content_version")  # SQLite 3.35+ drops in place
     op.drop_table("group_profile")
