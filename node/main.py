@@ -42,6 +42,7 @@ from node.ops.logging import RequestLog
 from node.ops.router import router as ops_router
 from node.partners.auth import partner_limiter
 from node.partners.routes import PARTNER_ROUTERS
+from node.profile.router import router as profile_router
 from node.web import api_docs
 from node.web.rendering import STATIC_DIR, error_page
 from node.web.routes import PAGE_ROUTERS
@@ -149,6 +150,7 @@ def create_app(
         inbox_router,
         webhooks_router,
         webhooks_admin_router,
+        profile_router,
         *PARTNER_ROUTERS,
         *PAGE_ROUTERS,
         api_docs.router,
