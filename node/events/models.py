@@ -13,7 +13,7 @@ import logging
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from functools import cache
 from typing import Annotated, Any, Literal, Self
 from zoneinfo import available_timezones
@@ -114,6 +114,13 @@ class Event(SQLModel, table=True):
     deleted_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
     # Null for replicas of allies' events: their authors are users of another node.
     created_by: int | None = Field(default=None, foreign_key="user_account.id", ondelete="SET NULL")
+    # The repeating event this one is an occurrence of; null for one-off events and replicas
+    # (a series is this node's way of making events, allies receive ordinary events).
+    series_id: str | None = Field(
+        default=None, foreign_key="event_series.id", max_length=36, index=True, ondelete="SET NULL"
+    )
+    # Why it was called off, as the organizer wrote it; null unless cancelled.
+    cancellation_reason: str | None = Field(default=None, sa_column=sa.Column(sa.Text))
 
     __table_args__ = (
         sa.CheckConstraint("end_date >= start_date", name="end_after_start"),
@@ -124,6 +131,23 @@ class Event(SQLModel, table=True):
     @property
     def is_deleted(self) -> bool:
         return self.deleted_at is not None
+
+
+class EventSeries(SQLModel, table=True):
+    """A repeating event: its rule, as an RFC 5545 ``RRULE`` value (``FREQ=WEEKLY;COUNT=10``).
+
+    The occurrences are ordinary ``event`` rows pointing here, made when the series is; the
+    rule says how they were made (and reads back as "every week, 10 times"), it is not
+    expanded again. The first occurrence's start is the rule's ``DTSTART``.
+    """
+
+    __tablename__ = "event_series"
+
+    id: str = Field(default_factory=new_event_id, primary_key=True, max_length=36)
+    rule: str = Field(max_length=512)
+    created_by: int | None = Field(default=None, foreign_key="user_account.id", ondelete="SET NULL")
+    created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
 
 
 class EventWard(SQLModel, table=True):
@@ -321,6 +345,47 @@ class EventUpdate(BaseModel):
         return self
 
 
+CancellationReason = Annotated[
+    str, StringConstraints(strip_whitespace=True, max_length=1000), FREE_TEXT
+]
+
+
+class EventCancel(BaseModel):
+    """Why an event is called off (optional): kept with the event, shown where it is listed."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: CancellationReason = ""
+
+
+MAX_OCCURRENCES = 104
+"""The most occurrences one series makes: two years of a weekly event."""
+
+
+class Repeat(enum.StrEnum):
+    """How a series repeats, in the event's own time zone (18:00 stays 18:00 across DST)."""
+
+    weekly = "weekly"
+    every_two_weeks = "every_two_weeks"
+    monthly_weekday = "monthly_weekday"
+    """Every month on the same weekday as the first: the 2nd Tuesday, the last Friday."""
+
+
+class SeriesCreate(EventCreate):
+    """A repeating event: the first occurrence's fields, how it repeats, and until when
+    (``until``, a date in the event's time zone, included) or how many times (``count``)."""
+
+    repeat: Repeat
+    count: int | None = PydanticField(default=None, ge=2, le=MAX_OCCURRENCES)
+    until: date | None = None
+
+    @model_validator(mode="after")
+    def _one_end(self) -> SeriesCreate:
+        if (self.count is None) == (self.until is None):
+            raise ValueError("give either count (how many times) or until (a last date), not both")
+        return self
+
+
 OriginRelation = Literal["this_node", "ally", "former_ally"]
 
 
@@ -361,6 +426,13 @@ class EventPublic(BaseModel):
     version: int
     created_date: datetime
     modified_date: datetime
+    series_id: str | None = PydanticField(
+        description="The repeating series this event is an occurrence of, on its own node; "
+        "null for a one-off event and for allies' events."
+    )
+    cancellation_reason: str | None = PydanticField(
+        description="Why the event was cancelled, when its organizer said so."
+    )
 
     @classmethod
     def from_event(cls, event: Event, *, origins: Mapping[str, Origin]) -> EventPublic:
@@ -388,4 +460,15 @@ class EventPublic(BaseModel):
             version=event.version,
             created_date=event.created_at,
             modified_date=event.updated_at,
+            series_id=event.series_id,
+            cancellation_reason=event.cancellation_reason,
         )
+
+
+class SeriesPublic(BaseModel):
+    """A repeating event and its occurrences (the ones not deleted), in order."""
+
+    id: str
+    rule: str = PydanticField(description="The RFC 5545 RRULE the occurrences were made by.")
+    summary: str = PydanticField(description="The rule in words: `Every week, 10 times`.")
+    events: list[EventPublic]

@@ -104,8 +104,15 @@ async def calendar_events(session: AsyncSession, *, settings: Settings) -> list[
 
 
 async def create_event(
-    session: AsyncSession, *, data: EventCreate, actor: Actor, settings: Settings
+    session: AsyncSession,
+    *,
+    data: EventCreate,
+    actor: Actor,
+    settings: Settings,
+    series_id: str | None = None,
 ) -> Event:
+    """A new event of this node, shared with allies if it is public or coalition; an
+    occurrence of a repeating event names its ``series_id`` (see ``node.events.series``)."""
     now = utcnow()
     event = Event(
         **_stored_values(data.model_dump()),
@@ -114,7 +121,10 @@ async def create_event(
         created_at=now,
         updated_at=now,
         created_by=actor.user_id,
+        series_id=series_id,
     )
+    if event.status is EventStatus.cancelled:
+        event.cancellation_reason = ""
     event.object_id = object_id_for(settings, event.id)
     session.add(event)
     await session.flush()
@@ -143,7 +153,7 @@ async def update_event(
 ) -> Event:
     """Apply the fields sent. A request that changes nothing does not bump the version: allies
     would otherwise receive updates that carry no news."""
-    event = await _writable_event(session, event_id=event_id, settings=settings)
+    event = await writable_event(session, event_id=event_id, settings=settings)
     changes = _stored_values(data.model_dump(exclude_unset=True))
     start = changes.get("start_date", event.start_date)
     end = changes.get("end_date", event.end_date)
@@ -159,6 +169,10 @@ async def update_event(
     was_cancelled = event.status is EventStatus.cancelled
     for name in changed:
         setattr(event, name, changes[name])
+    if event.status is not EventStatus.cancelled:
+        event.cancellation_reason = None  # on again: the old reason no longer applies
+    elif not was_cancelled:
+        event.cancellation_reason = ""
     if "wards" in changed:
         await repository.replace_event_wards(session, event_id=event.id, wards=event.wards)
     await _touch(session, event, was_shared=was_shared, settings=settings)
@@ -176,14 +190,21 @@ async def update_event(
 
 
 async def cancel_event(
-    session: AsyncSession, *, event_id: str, actor: Actor, settings: Settings
+    session: AsyncSession,
+    *,
+    event_id: str,
+    actor: Actor,
+    settings: Settings,
+    reason: str = "",
 ) -> Event:
-    """Mark the event cancelled; it stays listed (and in the ICS feed) so that people who
-    planned to come learn it is off. Cancelling a cancelled event changes nothing."""
-    event = await _writable_event(session, event_id=event_id, settings=settings)
+    """Mark the event cancelled, keeping the ``reason`` given; it stays listed (and in the ICS
+    feed) so that people who planned to come learn it is off. Cancelling a cancelled event
+    changes nothing."""
+    event = await writable_event(session, event_id=event_id, settings=settings)
     if event.status == EventStatus.cancelled:
         return event
     event.status = EventStatus.cancelled
+    event.cancellation_reason = reason.strip()
     await _touch(session, event, was_shared=sharing.is_shared(event), settings=settings)
     await webhooks.notify(session, event_type="event.cancelled", object=event)
     await record(
@@ -192,7 +213,7 @@ async def cancel_event(
         action="event.cancel",
         object_type="event",
         object_id=event.id,
-        detail={"version": event.version},
+        detail={"version": event.version, "with_reason": bool(event.cancellation_reason)},
     )
     return event
 
@@ -201,7 +222,7 @@ async def delete_event(
     session: AsyncSession, *, event_id: str, actor: Actor, settings: Settings
 ) -> Event:
     """Leave a tombstone: the row stays with its ids and a higher version, marked deleted."""
-    event = await _writable_event(session, event_id=event_id, settings=settings)
+    event = await writable_event(session, event_id=event_id, settings=settings)
     was_shared = sharing.is_shared(event)
     event.deleted_at = utcnow()
     await _touch(session, event, was_shared=was_shared, settings=settings)
@@ -216,7 +237,9 @@ async def delete_event(
     return event
 
 
-async def _writable_event(session: AsyncSession, *, event_id: str, settings: Settings) -> Event:
+async def writable_event(session: AsyncSession, *, event_id: str, settings: Settings) -> Event:
+    """One of this node's events, not deleted, locked for a change (the series and the pages
+    read the event they are about to change with it)."""
     # Writers are organizers and admins, who see every visibility: no hiding needed here.
     # Locked: two concurrent edits must not both publish the same next version to allies.
     event = await session.get(Event, event_id, with_for_update=True)
