@@ -12,7 +12,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 from sqlmodel import col
 
-from node.events.models import Event, EventStatus, EventType, EventWard, Visibility
+from node.events.models import (
+    Event,
+    EventSeries,
+    EventStatus,
+    EventType,
+    EventWard,
+    Visibility,
+)
 
 
 @dataclass(frozen=True)
@@ -133,3 +140,49 @@ async def shared_local_events(session: AsyncSession, *, origin: str) -> list[Eve
         .order_by(col(Event.created_at), col(Event.id))
     )
     return list(result.scalars())
+
+
+async def get_series(session: AsyncSession, *, series_id: str) -> EventSeries | None:
+    return await session.get(EventSeries, series_id)
+
+
+async def series_events(
+    session: AsyncSession, *, series_id: str, starting_at: datetime | None = None
+) -> list[Event]:
+    """The occurrences of a series not deleted, in order; from ``starting_at`` on if given."""
+    query = select(Event).where(col(Event.series_id) == series_id, col(Event.deleted_at).is_(None))
+    if starting_at is not None:
+        query = query.where(col(Event.start_date) >= starting_at)
+    result = await session.execute(query.order_by(col(Event.start_date), col(Event.id)))
+    return list(result.scalars())
+
+
+async def local_events(
+    session: AsyncSession, *, origin: str, ends_after: datetime | None = None,
+    ends_before: datetime | None = None, limit: int,
+) -> list[Event]:  # fmt: skip
+    """This node's own events not deleted, every visibility: upcoming ones (not over at
+    ``ends_after``) soonest first, or past ones (over by ``ends_before``) latest first."""
+    query = select(Event).where(col(Event.origin) == origin, col(Event.deleted_at).is_(None))
+    if ends_after is not None:
+        query = query.where(col(Event.end_date) >= ends_after).order_by(
+            col(Event.start_date), col(Event.id)
+        )
+    if ends_before is not None:
+        query = query.where(col(Event.end_date) < ends_before).order_by(
+            col(Event.start_date).desc(), col(Event.id)
+        )
+    result = await session.execute(query.limit(limit))
+    return list(result.scalars())
+
+
+async def series_rules(
+    session: AsyncSession, *, series_ids: Collection[str]
+) -> dict[str, EventSeries]:
+    """The series named, by id (one query, for a list page)."""
+    if not series_ids:
+        return {}
+    result = await session.execute(
+        select(EventSeries).where(col(EventSeries.id).in_(list(series_ids)))
+    )
+    return {series.id: series for series in result.scalars()}

@@ -3,19 +3,27 @@
 from __future__ import annotations
 
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import AwareDatetime
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from node.config import Settings
 from node.deps import MaybeUser, OrganizerUser, SessionDep, SettingsDep
 from node.errors import ERROR_RESPONSES, ErrorResponse
-from node.events import ics, service, sharing
+from node.events import ics, recurrence, series, service, sharing
 from node.events.models import (
+    Event,
+    EventCancel,
     EventCreate,
     EventPublic,
+    EventSeries,
     EventStatus,
     EventType,
     EventUpdate,
+    SeriesCreate,
+    SeriesPublic,
     Visibility,
 )
 from node.events.repository import EventFilters
@@ -61,6 +69,54 @@ async def create_event(
     event = await service.create_event(session, data=body, actor=principal.actor, settings=settings)
     response.headers["Location"] = f"{router.prefix}/{event.id}"
     return EventPublic.from_event(event, origins=await sharing.origins(session, settings=settings))
+
+
+@router.post("/series", response_model=SeriesPublic, status_code=201)
+async def create_series(
+    body: SeriesCreate,
+    principal: OrganizerUser,
+    session: SessionDep,
+    settings: SettingsDep,
+    response: Response,
+) -> SeriesPublic:
+    """Create a repeating event (organizers and admins): the fields of its first occurrence,
+    `repeat` (`weekly`, `every_two_weeks`, or `monthly_weekday`: the same weekday of each
+    month, such as the 2nd Tuesday), and `count` (2 to 104) or `until` (a last date,
+    included, in the event's time zone).
+
+    Every occurrence is an ordinary event, shared with allies like any other, with the
+    series' id in `series_id`. Times repeat in the event's time zone: 18:00 stays 18:00
+    across daylight saving changes. At most 104 occurrences.
+    """
+    made, events = await series.create_series(
+        session, data=body, actor=principal.actor, settings=settings
+    )
+    response.headers["Location"] = f"{router.prefix}/series/{made.id}"
+    return await _series_public(session, settings, made, events)
+
+
+@router.get("/series/{series_id}", response_model=SeriesPublic, responses={**NOT_FOUND})
+async def get_series(
+    series_id: str, principal: MaybeUser, session: SessionDep, settings: SettingsDep
+) -> SeriesPublic:
+    """A repeating event and those of its occurrences the caller may see, in order."""
+    found, events = await series.get_series(
+        session, series_id=series_id, role=principal.role if principal else None
+    )
+    return await _series_public(session, settings, found, events)
+
+
+async def _series_public(
+    session: AsyncSession, settings: Settings, made: EventSeries, events: list[Event]
+) -> SeriesPublic:
+    known = await sharing.origins(session, settings=settings)
+    first = events[0].start_date.astimezone(ZoneInfo(events[0].timezone)) if events else None
+    return SeriesPublic(
+        id=made.id,
+        rule=made.rule,
+        summary=recurrence.summary(made.rule, first=first) if first else "",
+        events=[EventPublic.from_event(event, origins=known) for event in events],
+    )
 
 
 @router.get("", response_model=Page[EventPublic])
@@ -162,11 +218,20 @@ async def update_event(
 
 @router.post("/{event_id}/cancel", response_model=EventPublic, responses={**NOT_FOUND, **CONFLICT})
 async def cancel_event(
-    event_id: str, principal: OrganizerUser, session: SessionDep, settings: SettingsDep
+    event_id: str,
+    principal: OrganizerUser,
+    session: SessionDep,
+    settings: SettingsDep,
+    body: EventCancel | None = None,
 ) -> EventPublic:
-    """Mark the event cancelled (organizers and admins). It stays listed, marked cancelled."""
+    """Mark the event cancelled (organizers and admins). It stays listed, marked cancelled,
+    with the `reason` if one is sent (the body is optional)."""
     event = await service.cancel_event(
-        session, event_id=event_id, actor=principal.actor, settings=settings
+        session,
+        event_id=event_id,
+        actor=principal.actor,
+        settings=settings,
+        reason=body.reason if body else "",
     )
     return EventPublic.from_event(event, origins=await sharing.origins(session, settings=settings))
 
