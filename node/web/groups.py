@@ -34,21 +34,21 @@ async def active_allies(session: AsyncSession, *, scope: str) -> list[Peer]:
     ]
 
 
-def when(moment: datetime | None, *, time: bool = True) -> str:
-    """A time as a Chicago reader writes it: ``Sat 5 Dec 2026, 10:00``."""
+def when(moment: datetime | None, *, time: bool = True, zone: ZoneInfo = CHICAGO) -> str:
+    """A time as a Chicago reader writes it: ``Sat 5 Dec 2026, 10:00`` (in ``zone``)."""
     if moment is None:
         return ""
-    local = moment.astimezone(CHICAGO)
+    local = moment.astimezone(zone)
     day = f"{local:%a} {local.day} {local:%b %Y}"
     return f"{day}, {local:%H:%M}" if time else day
 
 
-def span(start: datetime, end: datetime) -> str:
-    """``Sat 5 Dec 2026, 10:00 to 13:00`` (the end date too if it is another day)."""
-    first, last = start.astimezone(CHICAGO), end.astimezone(CHICAGO)
+def span(start: datetime, end: datetime, *, zone: ZoneInfo = CHICAGO) -> str:
+    """``Sat 5 Dec 2026, 10:00 to 13:00`` (the end date too if it is another day), in ``zone``."""
+    first, last = start.astimezone(zone), end.astimezone(zone)
     if first.date() == last.date():
-        return f"{when(start)} to {last:%H:%M}"
-    return f"{when(start)} to {when(end)}"
+        return f"{when(start, zone=zone)} to {last:%H:%M}"
+    return f"{when(start, zone=zone)} to {when(end, zone=zone)}"
 
 
 def parse_local(value: str) -> datetime | None:

@@ -24,6 +24,8 @@ Serve = Callable[[TestNode], Awaitable[str]]
 PAGES = (
     "/calendar",
     "/calendar?view=month",
+    "/events",
+    "/events/new",
     "/endorsements",
     "/endorsements/new",
     "/canvass",
