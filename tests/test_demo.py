@@ -112,7 +112,10 @@ class TestFirstRun:
         assert f"starting SEIU Local 73 on :{base + 5} ... ready" in run.out
         assert "15 alliances active on both sides" in run.flow("alliances")
         assert "15 offered and accepted now" in run.flow("alliances")
-        assert "13 events (7 public, 6 coalition; 13 posted now)" in run.flow("events")
+        assert (
+            "19 events (13 public, 6 coalition; 19 posted now), 6 of them one weekly series"
+            in run.flow("events")
+        )
         assert "ratified on 5/5 nodes, 5/5 signatures verified on each" in run.flow("endorsement")
         forum = run.flow("forum")
         assert "4 co-hosts accepted on all 5 nodes" in forum
@@ -154,7 +157,9 @@ class TestReuse:
         assert "reusing the six nodes of an earlier run" in second.out
         assert "ipo-node init" not in second.out
         assert "all from an earlier run" in second.flow("alliances")
-        assert "13 events (7 public, 6 coalition; all from an earlier run)" in second.flow("events")
+        assert "19 events (13 public, 6 coalition; all from an earlier run)" in second.flow(
+            "events"
+        )
         assert "all from an earlier run" in second.flow("endorsement")
         assert "from an earlier run" in second.flow("forum")
         assert "Saturday shift 3 committed, 5 open" in second.flow("canvass")

@@ -1,7 +1,8 @@
 """A few events per node, some public and some for the coalition, and their replicas.
 
 Every group posts its own events on its own node; allies sharing ``events`` receive a
-replica of each public or coalition event. The flow checks each ally holds every one.
+replica of each public or coalition event. 33WF's Saturday doors also repeat: a weekly
+series, whose occurrences allies receive as events. The flow checks each ally holds every one.
 """
 
 from __future__ import annotations
@@ -56,6 +57,11 @@ SAMPLES: dict[Organization, list[tuple[str, str, str, int, int, int, str]]] = {
 }
 
 
+# 33WF's repeating event: a weekly series, made once (POST /api/v1/events/series).
+WEEKLY = ("Weekly doors: Irving Park", "CANVASS", "public", 2, 10, 3, "33WF office")
+WEEKLY_TIMES = 6
+
+
 def _at(days: int, hour: int) -> datetime:
     # Chicago is UTC-6 in winter and UTC-5 in summer; these are sample times, an hour off is fine.
     midnight = utcnow().replace(hour=0, minute=0, second=0, microsecond=0)
@@ -96,11 +102,24 @@ async def _holds(story: Story, receiver: Organization, ids: set[str], sender: Or
     )
 
 
+async def _weekly(story: Story, holding: list[dict[str, Any]]) -> tuple[set[str], int]:
+    """The weekly series' occurrences (made now if an earlier run did not), and how many
+    were made now."""
+    made = {e["object_id"] for e in holding
+            if e["origin"] == story.url(WARD33) and e["title"] == WEEKLY[0]}  # fmt: skip
+    if made:
+        return made, 0
+    body = {**event_body(WARD33, WEEKLY), "repeat": "weekly", "count": WEEKLY_TIMES}
+    series = await story.admins[WARD33].post(f"{EVENTS}/series", body, expect=201)
+    return {e["object_id"] for e in series["events"]}, len(series["events"])
+
+
 async def flow(story: Story) -> str:
     created = 0
     own: dict[Organization, set[str]] = {}
     for org in COALITION:
-        mine = {e["title"]: e["object_id"] for e in await held(story, org)
+        holding = await held(story, org)
+        mine = {e["title"]: e["object_id"] for e in holding
                 if e["origin"] == story.url(org)}  # fmt: skip
         for sample in SAMPLES[org]:
             if sample[0] not in mine:
@@ -108,14 +127,20 @@ async def flow(story: Story) -> str:
                 mine[made["title"]] = made["object_id"]
                 created += 1
         own[org] = {mine[sample[0]] for sample in SAMPLES[org]}
+        if org is WARD33:
+            weekly, made_now = await _weekly(story, holding)
+            own[org] |= weekly
+            created += made_now
     pairs = [(a.offering, a.accepting) for a in alliances()]
     pairs += [(receiver, sender) for sender, receiver in pairs]
     await asyncio.gather(*(_holds(story, to, own[sender], sender) for sender, to in pairs))
     replicas = sum(len(own[sender]) for sender, _ in pairs)
     total = sum(len(ids) for ids in own.values())
     public = sum(1 for samples in SAMPLES.values() for s in samples if s[2] == "public")
+    public += WEEKLY_TIMES
     how = f"{created} posted now" if created else "all from an earlier run"
     return (
-        f"{total} events ({public} public, {total - public} coalition; {how}); "
+        f"{total} events ({public} public, {total - public} coalition; {how}), "
+        f"{WEEKLY_TIMES} of them one weekly series; "
         f"{replicas} replicas held by allies, every ally holds every event"
     )

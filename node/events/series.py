@@ -137,8 +137,8 @@ async def change_from(
     old_start, old_end = (recurrence.wall_clock(event.start_date, old_zone),
                           recurrence.wall_clock(event.end_date, old_zone))  # fmt: skip
     before = {name: getattr(event, name) for name in sent}
-    # Planned on a copy of this one's change first, so nothing is written before every
-    # later occurrence is known to accept it.
+    # Every later occurrence's change is worked out before anything is written: a refusal
+    # (one landing in an hour the clocks skip) then changes nothing.
     plans = [(other, _following_change(other, data=data, sent=sent, old_start=old_start,
               old_end=old_end, old_zone=old_zone)) for other in later]  # fmt: skip
     changed = [await service.update_event(session, event_id=event_id, data=data,
