@@ -100,6 +100,11 @@ class PartnerEvent(SharedObject):
     wards: list[int]
     precincts: list[str]
     capacity: int | None
+    series_id: str | None = Field(
+        description="The repeating series this event is an occurrence of, on the node that owns "
+        "it (occurrences of one series share it); null for a one-off event and for allies' "
+        "events."
+    )
 
 
 def event_of(event: Event, *, origins: Mapping[str, Origin]) -> dict[str, Any]:
@@ -126,6 +131,7 @@ def event_of(event: Event, *, origins: Mapping[str, Origin]) -> dict[str, Any]:
         "wards": list(event.wards),
         "precincts": list(event.precincts),
         "capacity": event.capacity,
+        "series_id": event.series_id,
     }
 
 

@@ -210,6 +210,25 @@ class TestWhatAPartnerSees:
             # Compared as text: key order and 41.0 against 41 count (they change the ETag).
             assert json.dumps(json.loads(model.model_dump_json())) == json.dumps(item)
 
+    async def test_the_occurrences_of_a_repeating_event_name_their_series(self, nodes):
+        world = await build_world(nodes)
+        client = await partner_client(world.home, ["events:read"])
+        organizer = await world.home.as_role(Role.organizer)
+        start = utcnow() + timedelta(days=3)
+        series = await organizer.post(
+            "/api/v1/events/series",
+            json={"title": "Weekly doors", "start_date": start.isoformat(),
+                  "end_date": (start + timedelta(hours=2)).isoformat(), "event_type": "CANVASS",
+                  "visibility": "public", "repeat": "weekly", "count": 3},
+        )  # fmt: skip
+        assert series.status_code == 201, series.text
+
+        items = await everything(client, f"{API}/events")
+
+        weekly = [item["series_id"] for item in items if item["title"] == "Weekly doors"]
+        assert weekly == [series.json()["id"]] * 3
+        assert {item["series_id"] for item in items if item["title"] != "Weekly doors"} == {None}
+
     async def test_endorsements_with_signatures_and_a_bundle_that_verifies(self, nodes):
         world = await build_world(nodes)
         client = await partner_client(world.home, ["endorsements:read"])
