@@ -65,6 +65,8 @@ _PLAIN = {
     "description": "The description can be at most 10,000 characters, without control characters.",
     "event_type": "Choose what kind of event it is from the list.",
     "timezone": "Choose a time zone from the list.",
+    "start": "Give the start date and time.",
+    "end": "Give the end date and time.",
     "visibility": "Choose who can see it from the list.",
     "status": "Choose confirmed or tentative.",
     "online_url": "Give the online link as a web address starting with https://, or leave it "
@@ -164,7 +166,7 @@ def _moment(value: str, zone: ZoneInfo | None, *, label: str) -> datetime | None
     if not FIRST_YEAR <= wall.year <= LAST_YEAR:
         raise ValueError(f"The {label} must be in the years {FIRST_YEAR} to {LAST_YEAR}.")
     if zone is None:
-        return None  # the time zone's own error says what to fix
+        raise ValueError(f"Choose the time zone the {label} is in, from the list below.")
     try:
         return local_moment(wall, zone)
     except LocalTimeProblem as exc:
@@ -204,7 +206,7 @@ def _whole_form(message: str) -> tuple[str, str]:
     if "end_date" in message:
         return "end", "The end is before the start: choose an end after the start."
     if "count" in message:
-        return "count", "Give how many times it happens, or its last date: one of the two, not both."
+        return "count", "Give how many times it happens or its last date: one of them, not both."
     return "form", message.removeprefix("Value error, ")
 
 

@@ -83,6 +83,7 @@ async def list_events(
         "upcoming": upcoming, "past": past, "when_of": when_of,
         "summaries": await _summaries(session, upcoming + past),
         "visibilities": form.VISIBILITIES, "types": form.EVENT_TYPES,
+        "upcoming_limit": UPCOMING_LIMIT, "past_limit": PAST_LIMIT,
     })  # fmt: skip
 
 

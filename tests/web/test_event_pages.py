@@ -154,6 +154,13 @@ class TestBadInputIsKeptAndExplained:
         assert twice.status_code == 422
         assert "happens twice" in error_beside(twice.text, "end")
 
+    async def test_an_unknown_time_zone(self, organizer_pages):
+        response = await organizer_pages.post("/events/new", data=form(timezone="Mars/Olympus"))
+        assert response.status_code == 422
+        assert error_beside(response.text, "timezone") == "Choose a time zone from the list."
+        assert "Choose the time zone the start is in" in error_beside(response.text, "start")
+        assert '<option value="Mars/Olympus" selected>' in response.text
+
     async def test_a_missing_or_malformed_time(self, organizer_pages):
         response = await organizer_pages.post("/events/new", data=form(start="", end="tomorrow"))
         assert error_beside(response.text, "start") == "Give the start date and time."
@@ -302,6 +309,15 @@ class TestCancelling:
         assert "Storm warning" in listing.text
         again = await organizer_pages.get(f"/events/{event_id}/cancel")
         assert "already cancelled: Storm warning" in again.text
+
+    async def test_editing_it_back_to_confirmed_puts_it_on_again(self, node, organizer_pages):
+        event_id = await make(organizer_pages)
+        await organizer_pages.post(f"/events/{event_id}/cancel", data={"reason": "Storm"})
+        page = await organizer_pages.get(f"/events/{event_id}/edit")
+        assert '<option value="cancelled" selected>Cancelled</option>' in page.text
+        await organizer_pages.post(f"/events/{event_id}/edit", data=form(status="confirmed"))
+        event = (await api_event(node, event_id)).json()
+        assert (event["status"], event["cancellation_reason"]) == ("confirmed", None)
 
     async def test_this_and_following(self, node, organizer_pages):
         await make(organizer_pages, repeat="weekly", count="3")
