@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from federation.models import AllianceState, Peer
 from federation.peers import list_peers
 from node.config import Settings
+from node.web import formatting
 
 CHICAGO = ZoneInfo("America/Chicago")
 
@@ -34,21 +35,17 @@ async def active_allies(session: AsyncSession, *, scope: str) -> list[Peer]:
     ]
 
 
-def when(moment: datetime | None, *, time: bool = True, zone: ZoneInfo = CHICAGO) -> str:
-    """A time as a Chicago reader writes it: ``Sat 5 Dec 2026, 10:00`` (in ``zone``)."""
+def when(moment: datetime | None, *, time: bool = True, zone: formatting.Zone = None) -> str:
+    """A time in the words of every page (:mod:`node.web.formatting`): ``Sat, Dec 5, 10:00 am
+    CST``, or its day alone; in ``zone`` (Chicago when none is given)."""
     if moment is None:
         return ""
-    local = moment.astimezone(zone)
-    day = f"{local:%a} {local.day} {local:%b %Y}"
-    return f"{day}, {local:%H:%M}" if time else day
+    return formatting.moment(moment, zone) if time else formatting.day(moment, zone)
 
 
-def span(start: datetime, end: datetime, *, zone: ZoneInfo = CHICAGO) -> str:
-    """``Sat 5 Dec 2026, 10:00 to 13:00`` (the end date too if it is another day), in ``zone``."""
-    first, last = start.astimezone(zone), end.astimezone(zone)
-    if first.date() == last.date():
-        return f"{when(start, zone=zone)} to {last:%H:%M}"
-    return f"{when(start, zone=zone)} to {when(end, zone=zone)}"
+def span(start: datetime, end: datetime, *, zone: formatting.Zone = None) -> str:
+    """``Sat, Dec 5, 10:00 am-1:00 pm CST`` (:func:`node.web.formatting.when`), in ``zone``."""
+    return formatting.when(start, end, zone)
 
 
 def parse_local(value: str) -> datetime | None:

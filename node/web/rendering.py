@@ -9,12 +9,10 @@ the API would answer, and an anonymous visitor into a redirect to the login page
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine, Mapping
-from datetime import datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request, Response
 from fastapi.exceptions import RequestValidationError
@@ -26,25 +24,20 @@ from pydantic import ValidationError
 from federation.errors import FederationError
 from node.accounts.models import Role
 from node.errors import NodeError, NotAuthenticated
+from node.web.formatting import FILTERS
 from schemas.base import problem_in_words
 
 NOTICE_COOKIE = "ipo_notice"
-CHICAGO = ZoneInfo("America/Chicago")
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 STATIC_DIR = Path(__file__).parent / "static"
-
-
-def _when_short(moment: datetime) -> str:
-    """A moment in Chicago time, as the node's lists show it: "Dec 8, 2026, 6:05 pm"."""
-    local = moment.astimezone(CHICAGO)
-    return local.strftime("%b %-d, %Y, %-I:%M ") + ("am" if local.hour < 12 else "pm")
 
 
 @cache
 def templates() -> Jinja2Templates:
     environment = Jinja2Templates(directory=TEMPLATES_DIR)
     environment.env.globals["role_enum"] = Role
-    environment.env.filters["when_short"] = _when_short
+    # One way to say a time on every page (node.web.formatting).
+    environment.env.filters.update(FILTERS)
     return environment
 
 
