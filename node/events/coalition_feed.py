@@ -46,7 +46,14 @@ from node.config import Settings
 from node.deps import CurrentUser, SessionDep, SettingsDep
 from node.errors import ERROR_RESPONSES, NotAuthenticated, NotFound, error_response
 from node.events import ics, repository, sharing
-from node.events.models import Event, EventStatus, EventType, Origin, Visibility
+from node.events.models import (
+    DEFAULT_TIMEZONE,
+    Event,
+    EventStatus,
+    EventType,
+    Origin,
+    Visibility,
+)
 from node.events.service import visible_levels
 from node.forums import service as forums
 from node.forums.models import ForumPlan
@@ -72,6 +79,7 @@ class Entry:
     visibility: Visibility | None = None
     capacity: int | None = None
     committed: int | None = None
+    timezone: str = DEFAULT_TIMEZONE  # the event's own; forums and shifts are said in Chicago
 
 
 async def gather(
@@ -148,9 +156,11 @@ def _event_entry(event: Event, known: dict[str, Origin], plan: ForumPlan | None)
         origin_name=name,
         relation=relation,
         wards=list(event.wards),
-        link=f"/forums/{plan.id}" if plan else None,
+        # A forum's event opens the forum's page (its agenda, roles); any other its own page.
+        link=f"/forums/{plan.id}" if plan else f"/events/{event.id}",
         visibility=event.visibility,
         capacity=event.capacity,
+        timezone=event.timezone,
     )
 
 

@@ -8,6 +8,7 @@ Python code building a notice calls the same functions (``-`` below is an en das
                                 Tue, Dec 8, 10:00 pm - Wed, Dec 9, 1:00 am CST
     {{ at|moment }}             Tue, Dec 8, 6:00 pm CST   (one instant: made, sent, deadline)
     {{ at|day }}                Tue, Dec 8               (a day heading; takes a date too)
+    {{ start|hours(end, tz) }}  6:00-8:00 pm CST         (under a heading naming the day)
     {{ at|time }}               6:00 pm
     {{ first|month }}           December 2026
 
@@ -95,12 +96,21 @@ def when(start: datetime, end: datetime | None = None, tz: Zone = None) -> str:
         if first.tzname() == last.tzname():
             return f"{day(first, tz)}, {time(first, tz)} {EN_DASH} {moment(last, tz)}"
         return f"{moment(first, tz)} {EN_DASH} {moment(last, tz)}"
+    return f"{day(first, tz)}, {hours(start, end, tz)}"
+
+
+def hours(start: datetime, end: datetime, tz: Zone = None) -> str:
+    """The times alone, under a heading that names the day: ``6:00-8:00 pm CST`` (an en
+    dash); the whole :func:`when` for a span that does not fit in one day."""
+    first, last = _local(start, tz), _local(end, tz)
+    if first.date() != last.date() or first.tzname() != last.tzname():
+        return when(start, end, tz)
     if _meridiem(first) == _meridiem(last):
-        hours = f"{_clock(first)}{EN_DASH}{_clock(last)} {_meridiem(last)}"
+        text = f"{_clock(first)}{EN_DASH}{_clock(last)} {_meridiem(last)}"
     else:
-        hours = f"{time(first, tz)}{EN_DASH}{time(last, tz)}"
-    return f"{day(first, tz)}, {hours} {last.tzname()}"
+        text = f"{time(first, tz)}{EN_DASH}{time(last, tz)}"
+    return f"{text} {last.tzname()}"
 
 
-FILTERS = {"when": when, "moment": moment, "day": day, "long_day": long_day, "time": time,
-           "month": month}  # fmt: skip
+FILTERS = {"when": when, "hours": hours, "moment": moment, "day": day, "long_day": long_day,
+           "time": time, "month": month}  # fmt: skip

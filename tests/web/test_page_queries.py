@@ -1,7 +1,7 @@
 """A bad value in a page's address gets a 4xx page that says what is wrong, never a 500.
 
-The pages with query parameters are the calendar (``view``, ``month``, ``ward``, ``type``,
-``group``), the member list (``q``, ``ward``, ``cursor``) and the login page (``next``); the
+The pages with query parameters are the calendar (``view``, ``month``, ``from``, ``to``,
+``ward``, ``type``, ``group``), the member list (``q``, ``ward``, ``cursor``) and the login page (``next``); the
 others take ids in their path. The API answers the same values with the same statuses, as JSON.
 """
 
@@ -20,7 +20,7 @@ from tests.web.page_client import page_client
 BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
 HUGE = "9" * 23  # past any 64-bit integer
 QUERY_PAGES = {
-    "/calendar": ("view", "month", "ward", "type", "group"),
+    "/calendar": ("view", "month", "from", "to", "ward", "type", "group"),
     "/members": ("q", "ward", "cursor"),
     "/login": ("next",),
 }
@@ -80,7 +80,10 @@ class TestEachBadValueIsNamed:
             ("/calendar", {"ward": "51"}, 422, "A ward is a number from 1 to 50."),
             ("/calendar", {"ward": "²"}, 422, "A ward is a number from 1 to 50."),
             ("/calendar", {"ward": "1" * 5000}, 422, "A ward is a number from 1 to 50."),
-            ("/calendar", {"view": "week"}, 422, "view"),
+            ("/calendar", {"view": "year"}, 422, "The calendar view is agenda, week or month."),
+            ("/calendar", {"from": "2026-12-32"}, 422, "Give the from date as year-month-day"),
+            ("/calendar", {"view": "week", "from": "9999-12-31"}, 422, "1900 to 2999"),
+            ("/calendar", {"from": "2026-12-08", "to": "2026-12-07"}, 422, "before the from"),
             ("/calendar", {"view": "month", "month": "2026-13"}, 422, "year-month"),
             ("/calendar", {"view": "month", "month": "9999-12"}, 422, "1900 to 2999"),
             ("/calendar", {"type": "PICNIC"}, 422, "There is no event type"),
