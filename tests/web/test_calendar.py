@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 
 import httpx
 import pytest
+from icalendar import Calendar
 from playwright.async_api import Browser, expect
 
 from node.accounts.models import Role
@@ -155,7 +156,7 @@ class TestBadInput:
 
 class TestHerFeedAddress:
     @pytest.mark.parametrize("phone", [False, True], ids=["desktop", "phone"])
-    async def test_she_makes_it_replaces_it_and_turns_it_off(
+    async def test_she_makes_it_subscribes_replaces_it_and_turns_it_off(
         self, node: TestNode, organizer, serve: Serve, browser: Browser, phone: bool
     ) -> None:
         # Given a member on the calendar page, with no feed address yet
@@ -164,44 +165,64 @@ class TestHerFeedAddress:
         page = await logged_in_page(browser, base, node, role=Role.member, phone=phone)
         size = "phone" if phone else "desktop"
         await page.goto(f"{base}/calendar")
-        feeds = page.locator("section.feeds")
-        await expect(feeds).to_contain_text("Your coalition calendar feed")
-        # When she makes her feed address
-        await feeds.get_by_role("button", name="Make my feed address").click()
-        # Then it is shown once, ready to copy, and a calendar app can read the feed with it
-        await expect(page.get_by_role("heading", name="Your calendar feed address")).to_be_visible()
-        first = await page.get_by_label("Feed address").input_value()
-        assert first.startswith(f"{node.url}/coalition/calendar/ipofeed_")
+        await expect(page.locator("section.feeds")).to_contain_text("You have none yet")
+        # When she opens her feed page from the calendar
+        await page.get_by_role("link", name="Your calendar feed").click()
+        await expect(page).to_have_url(f"{base}/calendar/feed")
+        main = page.locator("main")
+        await expect(main).to_contain_text("You have no feed address yet")
+        await expect(main).to_contain_text("Google Calendar")
         assert not phone or await fits_phone_width(page)
         assert await problems_on(page) == []
-        await screenshot(page, f"calendar-feed-made-{size}")
-        assert shared["object_id"] in (await read(node, first)).text
-        # and the calendar page says she has one, without showing it
-        await page.get_by_role("link", name="Back to the calendar").click()
-        await expect(feeds).to_contain_text("You made your feed address on")
+        await screenshot(page, f"feed-none-{size}")
+        # and makes her feed address
+        await page.get_by_role("button", name="Make my feed address").click()
+        # Then it is shown once, ready to copy and as a webcal link
+        await expect(page.get_by_role("heading", name="Copy it now")).to_be_visible()
+        first = await page.get_by_label("Feed address", exact=True).input_value()
+        assert first.startswith(f"{node.url}/coalition/calendar/ipofeed_")
+        webcal = page.get_by_role("link", name="Open in your calendar app")
+        assert await webcal.get_attribute("href") == "webcal://" + first.split("://", 1)[1]
+        assert not phone or await fits_phone_width(page)
         assert await problems_on(page) == []
+        await screenshot(page, f"feed-made-{size}")
+        # and a calendar app subscribing to it, without a login, gets the coalition's events
+        feed = Calendar.from_ical((await read(node, first)).text)
+        assert shared["object_id"] in {str(event["UID"]) for event in feed.walk("VEVENT")}
+        # and the page says she has one, without showing it again
+        await page.goto(f"{base}/calendar/feed")
+        await expect(main).to_contain_text("You have a feed address, made")
         assert first.removeprefix(node.url) not in await page.content()
         # When she replaces it, confirming first
-        await feeds.get_by_text("Make a new address…").click()
-        await expect(feeds).to_contain_text("stop updating until you give them the new one")
-        await screenshot(page, f"calendar-feed-replace-{size}")
-        await feeds.get_by_role("button", name="Replace my feed address").click()
-        second = await page.get_by_label("Feed address").input_value()
+        await page.get_by_text("Make a new address…").click()
+        await expect(main).to_contain_text("stop updating until you give them the new one")
+        await screenshot(page, f"feed-replace-{size}")
+        await page.get_by_role("button", name="Replace my feed address").click()
+        second = await page.get_by_label("Feed address", exact=True).input_value()
         # Then the old address is refused and the new one works
         assert second != first
         assert (await read(node, first)).status_code == 401
         assert (await read(node, second)).status_code == 200
         # When she turns it off, confirming first
-        await page.get_by_role("link", name="Back to the calendar").click()
-        await feeds.get_by_text("Turn off…").click()
-        await expect(feeds).to_contain_text("stops working at once")
+        await page.goto(f"{base}/calendar/feed")
+        await page.get_by_text("Turn off…").click()
+        await expect(main).to_contain_text("stops working at once")
         assert not phone or await fits_phone_width(page)
-        await screenshot(page, f"calendar-feed-turn-off-{size}")
-        await feeds.get_by_role("button", name="Turn off my feed address").click()
+        await screenshot(page, f"feed-turn-off-{size}")
+        await page.get_by_role("button", name="Turn off my feed address").click()
         # Then the page says so, and the address is refused
         await expect(page.get_by_role("status")).to_contain_text("turned off")
-        await expect(feeds.get_by_role("button", name="Make my feed address")).to_be_visible()
+        await expect(page.get_by_role("button", name="Make my feed address")).to_be_visible()
         assert (await read(node, second)).status_code == 401
+
+    async def test_the_user_menu_leads_to_it(
+        self, node: TestNode, serve: Serve, browser: Browser
+    ) -> None:
+        base = await serve(node)
+        page = await logged_in_page(browser, base, node, role=Role.member, phone=True)
+        await page.goto(f"{base}/endorsements")
+        await page.get_by_role("link", name="Calendar feed", exact=True).click()
+        await expect(page.get_by_role("heading", level=1)).to_have_text("Your calendar feed")
 
 
 async def read(node: TestNode, url: str) -> httpx.Response:
@@ -239,7 +260,7 @@ class TestHerFeedAddressForms:
         refused = await browser.post("/calendar/feed", csrf=False)
         assert refused.status_code == 403
         assert "ipofeed_" not in refused.text
-        page = await browser.get("/calendar")
+        page = await browser.get("/calendar/feed")
         assert "Make my feed address" in page.text
         made = await browser.post("/calendar/feed")
         url = shown_address(made)
