@@ -250,8 +250,9 @@ class PublicFaceChange(BaseModel):
 class VoteOpen(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    threshold_numerator: int = PydanticField(default=2, ge=1)
-    threshold_denominator: int = PydanticField(default=3, ge=1)
+    # Bounded: a group is never a thousand-fold ratio, and the columns are 32-bit integers.
+    threshold_numerator: int = PydanticField(default=2, ge=1, le=1000)
+    threshold_denominator: int = PydanticField(default=3, ge=1, le=1000)
 
 
 class BallotCast(BaseModel):
@@ -274,6 +275,8 @@ class VotePublic(BaseModel):
     abstain: int | None
     passed: bool | None
     you_voted: bool | None
+    opened_at: datetime | None = None
+    closed_at: datetime | None = None
 
 
 class SignaturePublic(BaseModel):

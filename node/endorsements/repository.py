@@ -142,6 +142,26 @@ async def vote_for(
     return result.scalar_one_or_none()
 
 
+async def current_votes(
+    session: AsyncSession, *, states: Collection[EndorsementState]
+) -> list[tuple[Endorsement, EndorsementVote]]:
+    """The member vote on the current text of each endorsement in ``states`` that has one,
+    open votes first, then the latest closed."""
+    result = await session.execute(
+        select(Endorsement, EndorsementVote)
+        .join(EndorsementVote, col(EndorsementVote.endorsement_id) == col(Endorsement.id))
+        .where(col(EndorsementVote.content_version) == col(Endorsement.content_version))
+        .where(col(Endorsement.state).in_(list(states)))
+        .order_by(
+            col(EndorsementVote.closed_at).is_not(None),
+            col(EndorsementVote.closed_at).desc(),
+            col(EndorsementVote.opened_at).desc(),
+            col(EndorsementVote.id),
+        )
+    )
+    return [(endorsement, vote) for endorsement, vote in result.all()]
+
+
 async def active_user_ids(session: AsyncSession) -> list[int]:
     result = await session.execute(
         select(col(User.id)).where(col(User.is_active).is_(True)).order_by(col(User.id))

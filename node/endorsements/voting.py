@@ -69,6 +69,7 @@ from node.endorsements.errors import (
 from node.endorsements.models import (
     Endorsement,
     EndorsementSealedBallot,
+    EndorsementState,
     EndorsementVote,
     EndorsementVoter,
     VoteOpen,
@@ -257,6 +258,41 @@ async def get_vote(
     return vote
 
 
+async def find_vote(
+    session: AsyncSession, *, endorsement: Endorsement, user_id: int, settings: Settings
+) -> VotePublic | None:
+    """The vote on the endorsement's current text as ``user_id`` sees it, if it has one (none
+    where this node is not asked to sign: there is nothing to vote on)."""
+    if (
+        endorsement.state is EndorsementState.draft
+        or settings.public_url not in endorsement.required_signers
+    ):
+        return None
+    vote = await _current_vote(session, endorsement)
+    return await to_public(session, vote, user_id=user_id) if vote else None
+
+
+def may_open(endorsement: Endorsement, *, settings: Settings) -> bool:
+    """Whether :func:`open_vote` takes this endorsement now, if it has no vote yet: what the
+    pages offer an admin (the service still checks, and says why not)."""
+    return (
+        settings.public_url in endorsement.required_signers
+        and endorsement.state in sharing.ANSWERABLE
+        and not sharing.is_past(endorsement, utcnow())
+    )
+
+
+async def list_votes(
+    session: AsyncSession, *, user_id: int
+) -> list[tuple[Endorsement, VotePublic]]:
+    """Every member vote on the current text of an endorsement, as :func:`to_public` shows it
+    to ``user_id``: open ones first, counts only once closed. Every user may read them all
+    (a vote is never on a draft, the one endorsement only organizers read)."""
+    states = [state for state in EndorsementState if state is not EndorsementState.draft]
+    rows = await repository.current_votes(session, states=states)
+    return [(e, await to_public(session, vote, user_id=user_id)) for e, vote in rows]
+
+
 async def to_public(session: AsyncSession, vote: EndorsementVote, *, user_id: int) -> VotePublic:
     voter = await repository.voter(session, vote_id=vote.id, user_id=user_id)
     closed = vote.state is VoteState.closed
@@ -273,4 +309,6 @@ async def to_public(session: AsyncSession, vote: EndorsementVote, *, user_id: in
         abstain=vote.abstain if closed else None,
         passed=passed(vote) if closed else None,
         you_voted=voter.has_voted if voter else None,
+        opened_at=vote.opened_at,
+        closed_at=vote.closed_at,
     )
