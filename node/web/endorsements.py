@@ -20,7 +20,7 @@ from federation.keys import Keyring
 from node.accounts.models import Role
 from node.config import Settings
 from node.deps import SessionDep, SettingsDep
-from node.endorsements import bundle, repository, service
+from node.endorsements import bundle, repository, service, voting
 from node.endorsements.errors import EndorsementClosed
 from node.endorsements.models import Endorsement, SignRequest
 from node.web.deps import PageAdmin, PageOrganizer, PageUser
@@ -186,6 +186,9 @@ async def endorsement_detail(
     mine = next((row for row in rows if row.node == me), None)
     is_admin = principal.role.includes(Role.admin)
     answerable = public.status in ("collecting", "ratified")
+    vote = await voting.find_vote(
+        session, endorsement=endorsement, user_id=principal.user.id or 0, settings=settings
+    )
     return render(request, "endorsement.html", {
         "e": public, "names": names, "rows": rows, "badge": STATUS_BADGE,
         "offices": dict(OFFICES), "when": when,
@@ -196,6 +199,11 @@ async def endorsement_detail(
         "is_local": endorsement.origin == me,
         "is_organizer": principal.role.includes(Role.organizer),
         "publishable": await service.publishable(session, endorsement, settings=settings),
+        "is_admin": is_admin,
+        "asked": me in endorsement.required_signers and public.status != "draft",
+        "vote": vote,
+        "may_open_vote": is_admin and vote is None and voting.may_open(endorsement,
+                                                                       settings=settings),
     })  # fmt: skip
 
 

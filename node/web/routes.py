@@ -21,6 +21,7 @@ from node.web import (
     partners,
     profile_settings,
     public_home,
+    votes,
 )
 
 PAGE_ROUTERS: tuple[APIRouter, ...] = (
@@ -40,4 +41,5 @@ PAGE_ROUTERS: tuple[APIRouter, ...] = (
     partners.router,
     mail.router,
     profile_settings.router,
+    votes.router,
 )

@@ -1,8 +1,9 @@
 """A bad value in a page's address gets a 4xx page that says what is wrong, never a 500.
 
 The pages with query parameters are the calendar (``view``, ``month``, ``from``, ``to``,
-``ward``, ``type``, ``group``), the member list (``q``, ``ward``, ``cursor``) and the login page (``next``); the
-others take ids in their path. The API answers the same values with the same statuses, as JSON.
+``ward``, ``type``, ``group``), the member list (``q``, ``ward``, ``cursor``) and the login page
+(``next``); the others take ids in their path. The API answers the same values with the same
+statuses, as JSON.
 """
 
 from __future__ import annotations
