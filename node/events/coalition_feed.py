@@ -18,9 +18,10 @@ them (members: this node's and the relayed ones; organizers: all). On top of tha
 The feed is not anonymous (it carries coalition-visible items), and calendar apps cannot log
 in, so each user gets her own feed address, ``/coalition/calendar/<feed secret>.ics``: the
 secret is a credential of its own (``accounts.service.make_feed_secret``) that reads her feed,
-with what her role may see, and opens nothing else; she replaces or deletes it on the calendar
-page or at ``/api/v1/me/calendar-feed``. The feed takes nothing else either: a bearer token,
-a session cookie or an API token in the address are all refused, so that an address that
+with what her role may see, and opens nothing else; she replaces or deletes it on her feed
+page (``/calendar/feed``) or at ``/api/v1/me/calendar-feed``. The feed takes nothing else
+either: a bearer token, a session cookie or an API token in the address are all refused, so
+that an address that
 leaks (calendar apps sync it, people paste it) never carries more than the calendar. The
 secret is a path segment, not a query parameter, and the request log redacts it
 (``node.ops.logging``). The old address, ``/coalition/calendar.ics?token=<API token>``,
@@ -234,7 +235,7 @@ router = APIRouter(tags=["feeds"], responses=ERROR_RESPONSES)
 
 FEED_PATH = "/coalition/calendar/{secret}.ics"
 RETIRED_FEED_PATH = "/coalition/calendar.ics"
-MAKE_ONE = "Make your calendar feed address on the calendar page (/calendar)."
+MAKE_ONE = "Make your calendar feed address on your calendar feed page (/calendar/feed)."
 
 
 def feed_url(settings: Settings, secret: str) -> str:
@@ -256,8 +257,9 @@ async def coalition_calendar_feed(
 ) -> Response:
     """This node's and its allies' shared events, forums and canvass shifts that are not over.
 
-    The address is personal (make it at `POST /api/v1/me/calendar-feed` or on the calendar
-    page) and shows what its owner's role may see, never private items, never former allies'.
+    The address is personal (make it at `POST /api/v1/me/calendar-feed` or on the page
+    `/calendar/feed`) and shows what its owner's role may see, never private items, never
+    former allies'.
     Nothing but the feed secret in the address is accepted here. Cancelled items stay with
     `STATUS:CANCELLED`; UIDs are object ids, SEQUENCE follows the version.
     """

@@ -16,7 +16,7 @@ from tests.canvass.helpers import call_body
 from tests.events import create_event, soon
 from tests.nodes import NodeFactory, TestNode, deliver_all
 from tests.web.browser import fits_phone_width, logged_in_page, screenshot
-from tests.web.page_client import page_client
+from tests.web.page_client import anonymous, page_client
 from tests.web.test_accessibility import problems_on
 from tests.worlds import spec, star
 
@@ -274,3 +274,49 @@ class TestHerFeedAddressForms:
         answer = await browser.post("/calendar/feed/revoke")
         assert answer.status_code == 404
         assert "no calendar feed address" in answer.text
+
+
+class TestHerFeedPage:
+    async def test_it_says_whether_she_has_one_and_never_shows_it_again(
+        self, node: TestNode
+    ) -> None:
+        browser = await page_client(node, role=Role.member)
+        page = await browser.get("/calendar/feed")
+        assert page.status_code == 200
+        assert "You have no feed address yet." in page.text
+        for app in ("Google Calendar", "Apple Calendar", "Outlook"):
+            assert f"<h3>{app}</h3>" in page.text
+        made = await browser.post("/calendar/feed")
+        url = shown_address(made)
+        assert f'href="webcal://{url.split("://", 1)[1]}"' in made.text
+        page = await browser.get("/calendar/feed")
+        assert "You have a feed address, made " in page.text
+        assert "ipofeed_" not in page.text
+        assert "Make a new address…" in page.text
+        # the calendar page says so too, and links here
+        calendar = await browser.get("/calendar")
+        assert "You made yours " in calendar.text
+        assert 'href="/calendar/feed"' in calendar.text
+
+    async def test_replacing_after_confirming_and_turning_off_end_on_the_page(
+        self, node: TestNode
+    ) -> None:
+        browser = await page_client(node, role=Role.member)
+        first = shown_address(await browser.post("/calendar/feed"))
+        replaced = await browser.post("/calendar/feed", {"replace": "yes"})
+        assert replaced.status_code == 201
+        second = shown_address(replaced)
+        assert (await read(node, first)).status_code == 401
+        off = await browser.post("/calendar/feed/revoke")
+        assert off.status_code == 303
+        assert off.headers["location"] == "/calendar/feed"
+        page = await browser.get("/calendar/feed")
+        assert "Your calendar feed address is turned off" in page.text
+        assert "You have no feed address yet." in page.text
+        assert (await read(node, second)).status_code == 401
+
+    async def test_a_visitor_is_sent_to_log_in(self, node: TestNode) -> None:
+        visitor = anonymous(node)
+        answer = await visitor.get("/calendar/feed")
+        assert answer.status_code == 303
+        assert answer.headers["location"] == "/login?next=%2Fcalendar%2Ffeed"
