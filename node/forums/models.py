@@ -157,6 +157,7 @@ class CandidateIn(BaseModel):
 class AgendaIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
+    id: str | None = PydanticField(default=None, description="Keep to update an item.")
     title: Short
     duration_minutes: int = PydanticField(ge=1, le=600)
 
@@ -226,6 +227,64 @@ class ForumUpdate(BaseModel):
     candidate_invitations: list[CandidateIn] | None = PydanticField(default=None, max_length=50)
     agenda_items: list[AgendaIn] | None = PydanticField(default=None, max_length=100)
     tasks: list[TaskIn] | None = PydanticField(default=None, max_length=200)
+
+
+class PlanPart(enum.StrEnum):
+    """The lists of a plan the organizer edits one item at a time (in addresses)."""
+
+    roles = "roles"
+    candidates = "candidates"
+    agenda = "agenda"
+    tasks = "tasks"
+
+
+Position = Annotated[
+    int, PydanticField(ge=0, le=199, description="The item's new place in its list, from 0.")
+]
+
+
+class RoleChange(BaseModel):
+    """Fields sent replace the role's; ``position`` moves it. Null ``assigned_to``: open."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: RoleName | None = None
+    assigned_to: str | None = None
+    position: Position | None = None
+
+
+class CandidateChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: Short | None = None
+    race: Short | None = None
+    status: InvitationStatus | None = None
+    position: Position | None = None
+
+
+class AgendaChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    title: Short | None = None
+    duration_minutes: int | None = PydanticField(default=None, ge=1, le=600)
+    position: Position | None = None
+
+
+class TaskChange(BaseModel):
+    """Null ``due_date``: no due date."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    title: Short | None = None
+    owner: str | None = None
+    due_date: AwareDatetime | None = None
+    done: bool | None = None
+    position: Position | None = None
+
+
+ItemChange = RoleChange | CandidateChange | AgendaChange | TaskChange
+NULLABLE_FIELDS = frozenset({"assigned_to", "due_date"})
+"""The only fields of an item change that may be sent as null (every other null is a 422)."""
 
 
 class QuestionIn(BaseModel):

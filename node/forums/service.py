@@ -10,6 +10,10 @@ the version and sends the plan to every co-host. A co-host may only: answer its 
 invitation (its admin), submit questions (once accepted), mark done a task it owns, and take
 a role nobody holds. Anything else is refused on the co-host's node (403/409) and, should a
 node send it anyway, by the origin (403/409, nothing changed).
+
+The organizer's node edits the plan whole (``update_forum``) or one item of a list at a time
+(``change_item``: edit, move, remove), and its organizers may do what a co-host does, for
+their own group: submit questions, mark its own tasks done, take an open role.
 """
 
 from __future__ import annotations
@@ -42,12 +46,15 @@ from node.events.models import (
 )
 from node.forums import sharing
 from node.forums.models import (
+    NULLABLE_FIELDS,
     AgendaIn,
     CandidateIn,
     CoHostStatus,
     ForumCreate,
     ForumPlan,
     ForumUpdate,
+    ItemChange,
+    PlanPart,
     QuestionStatus,
     RoleIn,
     TaskIn,
@@ -169,7 +176,7 @@ async def create_forum(
         co_hosts=[{"node": node, "status": CoHostStatus.invited.value} for node in data.co_hosts],
         roles=_roles(data.roles, groups),
         candidate_invitations=_candidates(data.candidate_invitations, [], now=now),
-        agenda_items=_agenda(data.agenda_items),
+        agenda_items=_agenda(data.agenda_items, []),
         tasks=_tasks(data.tasks, [], groups),
         created_by=actor.user_id,
         created_at=now,
@@ -214,6 +221,23 @@ async def update_forum(
     session: AsyncSession, *, forum_id: str, data: ForumUpdate, actor: Actor, settings: Settings
 ) -> ForumPlan:
     plan = await _own(session, forum_id=forum_id, settings=settings)
+    changes = await _apply_update(session, plan, data=data, actor=actor, settings=settings)
+    await record(
+        session,
+        actor=actor,
+        action="forum.update",
+        object_type="forum",
+        object_id=plan.id,
+        detail={"fields": sorted(changes), "version": plan.version},
+    )
+    return plan
+
+
+async def _apply_update(
+    session: AsyncSession, plan: ForumPlan, *, data: ForumUpdate, actor: Actor, settings: Settings
+) -> dict[str, Any]:
+    """Apply an update to a plan this node organizes (locked by the caller), bump its version
+    and send it to the co-hosts; the fields it changed."""
     changes = data.model_dump(exclude_unset=True)
     if any(changes.get(name, 0) is None for name in ("title", "start_date", "end_date")):
         raise InvalidInput("title, start_date and end_date cannot be null.")
@@ -252,7 +276,7 @@ async def update_forum(
             data.candidate_invitations, plan.candidate_invitations, now=now
         )
     if data.agenda_items is not None:
-        plan.agenda_items = _agenda(data.agenda_items)
+        plan.agenda_items = _agenda(data.agenda_items, plan.agenda_items)
     if data.tasks is not None:
         plan.tasks = _tasks(data.tasks, plan.tasks, groups)
     if plan.event_id is not None:
@@ -268,13 +292,103 @@ async def update_forum(
                 settings=settings,
             )
     await _touch(session, plan, settings=settings)
+    return changes
+
+
+# ---- one item of a list ---------------------------------------------------------------------
+
+PART_FIELDS = {
+    PlanPart.roles: "roles",
+    PlanPart.candidates: "candidate_invitations",
+    PlanPart.agenda: "agenda_items",
+    PlanPart.tasks: "tasks",
+}
+PART_NOUNS = {
+    PlanPart.roles: "role",
+    PlanPart.candidates: "candidate",
+    PlanPart.agenda: "agenda item",
+    PlanPart.tasks: "task",
+}
+_EDITABLE = {
+    PlanPart.roles: ("name", "assigned_to"),
+    PlanPart.candidates: ("id", "name", "race", "status"),
+    PlanPart.agenda: ("id", "title", "duration_minutes"),
+    PlanPart.tasks: ("id", "title", "owner", "done", "due_date"),
+}
+
+
+class ForumItemNotFound(NotFound):
+    code = "forum_item_not_found"
+
+
+def editable_items(plan: ForumPlan, part: PlanPart) -> list[dict[str, Any]]:
+    """A list of the plan in order, each item in the shape ``ForumUpdate`` takes it back."""
+    held: list[dict[str, Any]] = getattr(plan, PART_FIELDS[part])
+    if part is PlanPart.agenda:
+        held = sorted(held, key=lambda item: item["position"])
+    return [{k: item[k] for k in _EDITABLE[part] if k in item} for item in held]
+
+
+def item_key(part: PlanPart, item: dict[str, Any]) -> str:
+    """What names an item in addresses: a role its (unique) name, any other item its id."""
+    return str(item["name"] if part is PlanPart.roles else item["id"])
+
+
+async def change_item(
+    session: AsyncSession,
+    *,
+    forum_id: str,
+    part: PlanPart,
+    key: str,
+    change: ItemChange | None,
+    actor: Actor,
+    settings: Settings,
+) -> ForumPlan:
+    """Edit one item of a list (fields sent replace its own; ``position`` moves it), or with
+    no ``change`` remove it. The plan goes whole to the co-hosts, so they see the removal and
+    the new order as the origin does."""
+    plan = await _own(session, forum_id=forum_id, settings=settings)
+    items = editable_items(plan, part)
+    index = next((i for i, item in enumerate(items) if item_key(part, item) == key), None)
+    noun = PART_NOUNS[part]
+    if index is None:
+        raise ForumItemNotFound(f"The forum has no {noun} {key}.")
+    if change is None:
+        del items[index]
+        what = "remove"
+    else:
+        fields = change.model_dump(exclude_unset=True)
+        position = fields.pop("position", None)
+        for name, value in fields.items():
+            if value is None and name not in NULLABLE_FIELDS:
+                raise InvalidInput(f"The {noun}'s {name} cannot be empty.", field=["body", name])
+        item = {**items.pop(index), **fields}
+        groups = {settings.public_url, *_co_host_nodes(plan)}
+        if part is PlanPart.roles:
+            _check_role(item["name"], item.get("assigned_to"), groups, where=["body"])
+            if any(other["name"] == item["name"] for other in items):
+                raise InvalidInput(
+                    f"Another role is already called {item['name']}: give this one another name.",
+                    field=["body", "name"],
+                )
+        if part is PlanPart.tasks:
+            _check_owner(item["owner"], groups, where=["body"])
+        if position is not None and position > len(items):
+            raise InvalidInput(
+                f"position must be from 0 to {len(items)}: the list has {len(items) + 1} items.",
+                field=["body", "position"],
+            )
+        items.insert(index if position is None else position, item)
+        what = "edit" if fields or position is None else "move"
+    data = ForumUpdate.model_validate({PART_FIELDS[part]: items})
+    await _apply_update(session, plan, data=data, actor=actor, settings=settings)
     await record(
         session,
         actor=actor,
-        action="forum.update",
+        action=f"forum.{part.value}.{what}",
         object_type="forum",
         object_id=plan.id,
-        detail={"fields": sorted(changes), "version": plan.version},
+        detail={"item": key, "version": plan.version},
     )
     return plan
 
@@ -322,16 +436,24 @@ async def act(
     task: str | None = None,
     role_name: str | None = None,
 ) -> ForumPlan:
-    """A co-host's action, checked here and sent to the origin, which applies it."""
+    """A co-host's action, checked here and sent to the origin, which applies it. On the
+    origin itself, its organizers do the same (submit a question, mark its own task done,
+    take an open role), applied at once; it has no invitation to answer."""
     plan = await get_forum(session, forum_id=forum_id, role=role)
-    if plan.origin == settings.public_url:
-        raise ForumIsLocal("This node organizes the forum: edit the plan instead.")
-    if action in (wire.ForumActionKind.ACCEPT, wire.ForumActionKind.DECLINE):
+    answering = action in (wire.ForumActionKind.ACCEPT, wire.ForumActionKind.DECLINE)
+    if plan.origin == settings.public_url and answering:
+        raise ForumIsLocal("This node organizes the forum: it has no invitation to answer.")
+    if answering:
         if not role.includes(Role.admin):
             raise PermissionDenied("Only an admin answers a co-host invitation.")
     elif not role.includes(Role.organizer):
         raise PermissionDenied("This needs the organizer role.")
     me = settings.public_url
+    if plan.origin == me:
+        return await _act_as_organizer(
+            session, forum_id=forum_id, action=action, actor=actor, settings=settings,
+            text=text, task=task, role_name=role_name,
+        )  # fmt: skip
     if me not in _co_host_nodes(plan):
         raise PermissionDenied("This node is not a co-host of that forum.")
     _check_action(plan, node=me, action=action, task=task, role_name=role_name, local=True)
@@ -376,7 +498,10 @@ def _check_action(
             raise (Conflict if conflict else PermissionDenied)(message)
         raise (ForumStateConflict if conflict else NotYours)(message)
 
-    status = next(c["status"] for c in plan.co_hosts if c["node"] == node)
+    if node == plan.origin:
+        status = CoHostStatus.accepted.value
+    else:
+        status = next(c["status"] for c in plan.co_hosts if c["node"] == node)
     if action is wire.ForumActionKind.COMPLETE_TASK:
         found = next((t for t in plan.tasks if t["id"] == task), None)
         if found is None:
@@ -392,6 +517,68 @@ def _check_action(
     joining = (wire.ForumActionKind.SUBMIT_QUESTION, wire.ForumActionKind.TAKE_ROLE)
     if action in joining and status != "accepted":
         refuse("Accept the invitation first.", conflict=True)
+
+
+async def _act_as_organizer(
+    session: AsyncSession,
+    *,
+    forum_id: str,
+    action: wire.ForumActionKind,
+    actor: Actor,
+    settings: Settings,
+    text: str | None,
+    task: str | None,
+    role_name: str | None,
+) -> ForumPlan:
+    """The organizing node's own action: the same checks as a co-host's, applied here."""
+    plan = await _own(session, forum_id=forum_id, settings=settings)
+    me = settings.public_url
+    _check_action(plan, node=me, action=action, task=task, role_name=role_name, local=True)
+    question_id = secrets.token_hex(8)
+    _apply(
+        plan, node=me, action=action, question_id=question_id, text=text, task=task,
+        role_name=role_name,
+    )  # fmt: skip
+    await _touch(session, plan, settings=settings)
+    await record(
+        session,
+        actor=actor,
+        action=f"forum.{action.value}",
+        object_type="forum",
+        object_id=plan.id,
+        detail={"version": plan.version},
+    )
+    return plan
+
+
+def _apply(
+    plan: ForumPlan,
+    *,
+    node: str,
+    action: wire.ForumActionKind,
+    question_id: str,
+    text: str | None,
+    task: str | None,
+    role_name: str | None,
+) -> bool:
+    """Apply a checked action of ``node`` (a co-host, or the origin itself) to the plan;
+    False if it changes nothing (a question already held)."""
+    kind = wire.ForumActionKind
+    if action in (kind.ACCEPT, kind.DECLINE):
+        status = "accepted" if action is kind.ACCEPT else "declined"
+        plan.co_hosts = [{**c, "status": status} if c["node"] == node else c for c in plan.co_hosts]
+    elif action is kind.SUBMIT_QUESTION:
+        if any(q["id"] == question_id for q in plan.question_submissions):
+            return False
+        question = {"id": question_id, "text": text, "submitted_by": node, "status": "pending"}
+        plan.question_submissions = [*plan.question_submissions, question]
+    elif action is kind.COMPLETE_TASK:
+        plan.tasks = [{**t, "done": True} if t["id"] == task else t for t in plan.tasks]
+    elif action is kind.TAKE_ROLE:
+        plan.roles = [
+            {**r, "assigned_to": node} if r["name"] == role_name else r for r in plan.roles
+        ]
+    return True
 
 
 # ---- what allies send -----------------------------------------------------------------------
@@ -414,29 +601,16 @@ async def apply_action(
         role_name=action.role,
         local=False,
     )
-    kind = wire.ForumActionKind
-    if action.action in (kind.ACCEPT, kind.DECLINE):
-        status = "accepted" if action.action is kind.ACCEPT else "declined"
-        plan.co_hosts = [
-            {**c, "status": status} if c["node"] == peer.node_id else c for c in plan.co_hosts
-        ]
-    elif action.action is kind.SUBMIT_QUESTION:
-        question = {
-            "id": _suffix(action.id),
-            "text": action.text,
-            "submitted_by": peer.node_id,
-            "status": "pending",
-        }
-        if any(q["id"] == question["id"] for q in plan.question_submissions):
-            return
-        plan.question_submissions = [*plan.question_submissions, question]
-    elif action.action is kind.COMPLETE_TASK:
-        plan.tasks = [{**t, "done": True} if t["id"] == action.task else t for t in plan.tasks]
-    elif action.action is kind.TAKE_ROLE:
-        plan.roles = [
-            {**r, "assigned_to": peer.node_id} if r["name"] == action.role else r
-            for r in plan.roles
-        ]
+    if not _apply(
+        plan,
+        node=peer.node_id,
+        action=action.action,
+        question_id=_suffix(action.id),
+        text=action.text,
+        task=action.task,
+        role_name=action.role,
+    ):
+        return
     await _touch(session, plan, settings=settings)
     await record(
         session,
@@ -562,15 +736,30 @@ def _co_host_nodes(plan: ForumPlan) -> list[str]:
     return [item["node"] for item in plan.co_hosts]
 
 
+def _check_role(
+    name: str, assigned_to: str | None, groups: set[str], *, where: list[str | int]
+) -> None:
+    if assigned_to is not None and assigned_to not in groups:
+        raise InvalidInput(
+            f"The role {name} goes to this group or a co-host, or to nobody yet.",
+            field=[*where, "assigned_to"],
+        )
+
+
+def _check_owner(owner: str, groups: set[str], *, where: list[str | int]) -> None:
+    if owner not in groups:
+        raise InvalidInput("A task's owner is this group or a co-host.", field=[*where, "owner"])
+
+
 def _roles(roles: list[RoleIn], groups: set[str]) -> list[dict[str, Any]]:
     for index, role in enumerate(roles):
-        if role.assigned_to is not None and role.assigned_to not in groups:
-            raise InvalidInput(
-                "A role goes to this group or a co-host.",
-                field=["body", "roles", index, "assigned_to"],
-            )
-    if len({role.name for role in roles}) != len(roles):
-        raise InvalidInput("Role names must be distinct.", field=["body", "roles"])
+        _check_role(role.name, role.assigned_to, groups, where=["body", "roles", index])
+    names = [role.name for role in roles]
+    twice = next((name for name in names if names.count(name) > 1), None)
+    if twice is not None:
+        raise InvalidInput(
+            f"Two roles are called {twice}: give each role its own name.", field=["body", "roles"]
+        )
     return [
         {"name": r.name, **({"assigned_to": r.assigned_to} if r.assigned_to else {})} for r in roles
     ]
@@ -597,10 +786,12 @@ def _candidates(
     return result
 
 
-def _agenda(given: list[AgendaIn]) -> list[dict[str, Any]]:
+def _agenda(given: list[AgendaIn], held: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The agenda in the order given, positions from 0; an item keeps its id if it had one."""
+    known = {item["id"] for item in held}
     return [
         {
-            "id": secrets.token_hex(6),
+            "id": item.id if item.id in known else secrets.token_hex(6),
             "title": item.title,
             "position": position,
             "duration_minutes": item.duration_minutes,
@@ -615,11 +806,7 @@ def _tasks(
     known = {item["id"] for item in held}
     result = []
     for index, task in enumerate(given):
-        if task.owner not in groups:
-            raise InvalidInput(
-                "A task's owner is this group or a co-host.",
-                field=["body", "tasks", index, "owner"],
-            )
+        _check_owner(task.owner, groups, where=["body", "tasks", index])
         item: dict[str, Any] = {
             "id": task.id if task.id in known else secrets.token_hex(6),
             "title": task.title,
