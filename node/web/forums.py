@@ -4,22 +4,27 @@ Permissions mirror node/forums/router.py exactly: every user reads (by visibilit
 organizing node's organizers edit the plan and decide questions; on a co-host's node, its
 admins answer the invitation and its organizers submit questions, take an open role and mark
 their own group's tasks done. A co-host's action goes to the organizing node, which applies
-it: the page says so, and shows it once the new plan comes back.
+it: the page says so, and shows it once the new plan comes back. The organizing node's
+organizers do the same for their own group, applied at once.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import Form, Request
 from fastapi.responses import HTMLResponse, Response
+from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from node.accounts.models import Role
+from node.config import Settings
 from node.deps import SessionDep, SettingsDep
 from node.forums import service, sharing
-from node.forums.models import ForumPlan, QuestionStatus
+from node.forums.models import ForumPlan, QuestionIn, QuestionStatus
 from node.web.deps import PageAdmin, PageOrganizer, PageUser, PageVisitor
-from node.web.groups import active_allies, group_names, local_input, span
+from node.web.groups import active_allies, group_names, local_input, span, when
 from node.web.public_forum import public_forum_page
 from node.web.rendering import page_router, redirect, render
 from schemas.forum import ForumActionKind
@@ -61,15 +66,31 @@ async def forum_detail(
             request, forum_id=forum_id, session=session, settings=settings
         )
     plan = await service.get_forum(session, forum_id=forum_id, role=principal.role)
+    return await forum_page(request, plan, role=principal.role, session=session, settings=settings)
+
+
+async def forum_page(
+    request: Request,
+    plan: ForumPlan,
+    *,
+    role: Role,
+    session: AsyncSession,
+    settings: Settings,
+    form: str | None = None,
+    values: dict[str, Any] | None = None,
+    errors: dict[str, str] | None = None,
+) -> Response:
+    """The plan's page; after a refused form (``form`` names it), 422 with that form open,
+    what was typed kept and each error beside its field."""
     me = settings.public_url
     is_local = plan.origin == me
     my_status = None if is_local else _my_status(plan, me)
-    organizer = principal.role.includes(Role.organizer)
+    organizer = role.includes(Role.organizer)
     may: dict[str, bool] = {
         "edit": is_local and organizer,
-        "answer": my_status is not None and principal.role.includes(Role.admin),
-        "join_in": my_status == "accepted" and organizer,
-        "own_tasks": my_status is not None and organizer,
+        "answer": my_status is not None and role.includes(Role.admin),
+        "join_in": organizer and (is_local or my_status == "accepted"),
+        "own_tasks": organizer and (is_local or my_status is not None),
     }
     names = await group_names(session, settings=settings)
     groups = [me, *(c["node"] for c in plan.co_hosts)]
@@ -84,9 +105,17 @@ async def forum_detail(
         "invitable": invitable if may["edit"] else [],
         "agenda": sorted(plan.agenda_items, key=lambda item: item["position"]),
         "total_minutes": sum(item["duration_minutes"] for item in plan.agenda_items),
-        "location": plan.location or {}, "local_input": local_input,
-        "statuses": ["invited", "confirmed", "declined", "no_response"],
-    })  # fmt: skip
+        "location": plan.location or {}, "local_input": local_input, "when": when,
+        "moment": _moment, "statuses": ["invited", "confirmed", "declined", "no_response"],
+        "owners": [(g, names.get(g, g)) for g in groups],
+        "holders": [("", "Nobody yet (open)"), *((g, names.get(g, g)) for g in groups)],
+        "form": form, "values": values or {}, "errors": errors or {},
+    }, status_code=422 if errors else 200)  # fmt: skip
+
+
+def _moment(value: str | None) -> datetime | None:
+    """A time kept in a plan's JSON lists (ISO 8601), for ``when`` and ``local_input``."""
+    return datetime.fromisoformat(value) if value else None
 
 
 async def _act(
@@ -102,6 +131,8 @@ async def _act(
         session, forum_id=forum_id, action=action, role=principal.role,
         actor=principal.actor, settings=settings, **extra,
     )  # fmt: skip
+    if plan.origin == settings.public_url:
+        return redirect(f"/forums/{forum_id}", notice=f"{sent} Co-hosts get the new plan now.")
     names = await group_names(session, settings=settings)
     organizer = names.get(plan.origin, plan.origin)
     return redirect(
@@ -132,10 +163,20 @@ async def submit_question(
     principal: PageOrganizer,
     session: SessionDep,
     settings: SettingsDep,
-    text: Annotated[str, Form(min_length=1, max_length=1000)],
+    request: Request,
+    text: Annotated[str, Form()] = "",
 ) -> Response:
+    try:
+        question = QuestionIn.model_validate({"text": text})
+    except ValidationError:
+        plan = await service.get_forum(session, forum_id=forum_id, role=principal.role)
+        return await forum_page(
+            request, plan, role=principal.role, session=session, settings=settings,
+            form="question", values={"text": text},
+            errors={"text": "Question: write 1 to 1,000 characters."},
+        )  # fmt: skip
     return await _act(forum_id, principal, session, settings, ForumActionKind.SUBMIT_QUESTION,
-                      "Question submitted.", text=text.strip())  # fmt: skip
+                      "Question submitted.", text=question.text)  # fmt: skip
 
 
 @router.post("/forums/{forum_id}/tasks/{task_id}/done", response_class=HTMLResponse)
@@ -150,7 +191,7 @@ async def complete_task(
                       "Task marked done.", task=task_id)  # fmt: skip
 
 
-@router.post("/forums/{forum_id}/roles/{role_name}/take", response_class=HTMLResponse)
+@router.post("/forums/{forum_id}/roles/{role_name:path}/take", response_class=HTMLResponse)
 async def take_role(
     forum_id: str,
     role_name: str,
