@@ -121,7 +121,7 @@ class QuestionSubmission(WireModel):
     text: Annotated[NonBlankText, Field(min_length=1, max_length=1000)]
     """The question."""
     submitted_by: NodeId
-    """The group that submitted it."""
+    """The group that submitted it: a co-host, or the organizer itself."""
     status: QuestionStatus
     """Pending, selected or rejected by the organizer."""
 
@@ -143,7 +143,9 @@ class Task(WireModel):
 
 class ForumPlan(WireModel):
     """A candidate forum co-hosted by several groups. Receivers check that ``id`` is under
-    ``attributed_to`` and that the forum ends after it starts."""
+    ``attributed_to`` and that the forum ends after it starts. Every version carries the whole
+    plan: a receiver replaces its lists with the ones sent, so an item the organizer removed is
+    gone and the lists are in the organizer's order."""
 
     type: Literal["ForumPlan"]
     """The object type."""
@@ -188,15 +190,15 @@ class ForumPlan(WireModel):
     co_hosts: list[CoHost] = Field(default_factory=list, max_length=50)
     """The groups invited to co-host."""
     roles: list[Role] = Field(default_factory=list, max_length=50)
-    """Jobs at the forum and who fills them."""
+    """Jobs at the forum and who fills them, in the organizer's order."""
     candidate_invitations: list[CandidateInvitation] = Field(default_factory=list, max_length=50)
-    """Candidates invited, and their answers."""
+    """Candidates invited, and their answers, in the organizer's order."""
     agenda_items: list[AgendaItem] = Field(default_factory=list, max_length=100)
-    """The agenda, ordered by ``position``."""
+    """The agenda, ordered by ``position`` (the reference node sends 0, 1, 2 ... in order)."""
     question_submissions: list[QuestionSubmission] = Field(default_factory=list, max_length=200)
     """Questions the co-hosts submitted."""
     tasks: list[Task] = Field(default_factory=list, max_length=200)
-    """Work to be done, by owner."""
+    """Work to be done, by owner, in the organizer's order."""
     created_date: Timestamp
     """When the organizer created the plan."""
     modified_date: Timestamp
