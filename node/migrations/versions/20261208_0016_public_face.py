@@ -1,7 +1,7 @@
 """the public face: the group profile, and endorsements shown on the public home
 
-Revision ID: 0019
-Revises: 0014
+Revision ID: 0016
+Revises: 0015
 Created: 2026-12-08
 """
 
@@ -13,8 +13,8 @@ from alembic import op
 
 import federation.storage
 
-revision = "0019"
-down_revision = "0014"
+revision = "0016"
+down_revision = "0015"
 branch_labels = None
 depends_on = None
 

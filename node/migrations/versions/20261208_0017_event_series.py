@@ -1,7 +1,7 @@
 """event series: repeating events, and why an event was cancelled
 
-Revision ID: 0015
-Revises: 0014
+Revision ID: 0017
+Revises: 0016
 Created: 2026-12-08
 """
 
@@ -13,8 +13,8 @@ from alembic import op
 
 import federation.storage
 
-revision = "0015"
-down_revision = "0014"
+revision = "0017"
+down_revision = "0016"
 branch_labels = None
 depends_on = None
 
