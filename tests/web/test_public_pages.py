@@ -399,6 +399,8 @@ class TestANeighbourInTheBrowser:
         base = await serve(ward33)
         size = "phone" if phone else "desktop"
         page = await new_page(browser, phone=phone)
+        fetched: list[str] = []
+        page.on("request", lambda request: fetched.append(request.url))
 
         # Given a neighbour opens the group's address
         await page.goto(f"{base}/")
@@ -434,12 +436,15 @@ class TestANeighbourInTheBrowser:
         assert await problems_on(page) == []
         assert not phone or await fits_phone_width(page)
         await screenshot(page, f"public-forum-{size}")
+        # and neither page loaded anything from another site
+        assert fetched
+        assert [url for url in fetched if not url.startswith(f"{base}/")] == []
 
     @pytest.mark.parametrize("phone", [True, False], ids=["375px", "1280px"])
     async def test_an_admin_writes_the_profile_and_the_home_shows_it(
         self, world: World, serve: Serve, browser: Browser, phone: bool
     ) -> None:
-        (ward33, _, _), _ = world
+        (ward33, _, _), ids = world
         base = await serve(ward33)
         size = "phone" if phone else "desktop"
         admin = await logged_in_page(browser, base, ward33, role=Role.admin, phone=phone)
@@ -466,6 +471,17 @@ class TestANeighbourInTheBrowser:
             "href", "mailto:info@ward33.org"
         )
         await screenshot(visitor, f"public-home-with-profile-{size}")
+        # An endorsement goes on the home from its own page
+        await admin.goto(f"{base}/endorsements/{ids['endorsements']['not_shown']}")
+        await admin.get_by_role("button", name="Show it on the public home").click()
+        await expect(admin.locator(".notice")).to_have_text("It is on the public home now.")
+        await expect(
+            admin.get_by_role("button", name="Take it off the public home")
+        ).to_be_visible()
+        assert not phone or await fits_phone_width(admin)
+        await screenshot(admin, f"public-endorsement-shown-{size}")
+        await visitor.reload()
+        await expect(visitor.get_by_role("heading", name="Bea Quiet")).to_be_visible()
         # the member's way in: the same home, with the way to the coordinator pages
         await admin.goto(f"{base}/")
         await admin.get_by_role("link", name="Go to the coordinator pages").click()
