@@ -12,7 +12,7 @@ from node.config import Settings
 from node.deps import AdminUser, CurrentUser, OrganizerUser, SessionDep, SettingsDep
 from node.errors import ERROR_RESPONSES, ErrorResponse
 from node.events.models import LocationPublic
-from node.forums import service
+from node.forums import items, service
 from node.forums.models import (
     AgendaChange,
     CandidateChange,
@@ -250,7 +250,7 @@ async def _change(
     session: AsyncSession, forum_id: str, part: PlanPart, key: str, change: ItemChange | None,
     *, actor: Actor, settings: Settings,
 ) -> ForumPublic:  # fmt: skip
-    plan = await service.change_item(
+    plan = await items.change_item(
         session, forum_id=forum_id, part=part, key=key, change=change, actor=actor,
         settings=settings,
     )  # fmt: skip

@@ -12,7 +12,7 @@ a role nobody holds. Anything else is refused on the co-host's node (403/409) an
 node send it anyway, by the origin (403/409, nothing changed).
 
 The organizer's node edits the plan whole (``update_forum``) or one item of a list at a time
-(``change_item``: edit, move, remove), and its organizers may do what a co-host does, for
+(``node.forums.items``: edit, move, remove), and its organizers may do what a co-host does, for
 their own group: submit questions, mark its own tasks done, take an open role.
 """
 
@@ -46,15 +46,12 @@ from node.events.models import (
 )
 from node.forums import sharing
 from node.forums.models import (
-    NULLABLE_FIELDS,
     AgendaIn,
     CandidateIn,
     CoHostStatus,
     ForumCreate,
     ForumPlan,
     ForumUpdate,
-    ItemChange,
-    PlanPart,
     QuestionStatus,
     RoleIn,
     TaskIn,
@@ -220,8 +217,8 @@ async def create_forum(
 async def update_forum(
     session: AsyncSession, *, forum_id: str, data: ForumUpdate, actor: Actor, settings: Settings
 ) -> ForumPlan:
-    plan = await _own(session, forum_id=forum_id, settings=settings)
-    changes = await _apply_update(session, plan, data=data, actor=actor, settings=settings)
+    plan = await own_plan(session, forum_id=forum_id, settings=settings)
+    changes = await apply_update(session, plan, data=data, actor=actor, settings=settings)
     await record(
         session,
         actor=actor,
@@ -233,7 +230,7 @@ async def update_forum(
     return plan
 
 
-async def _apply_update(
+async def apply_update(
     session: AsyncSession, plan: ForumPlan, *, data: ForumUpdate, actor: Actor, settings: Settings
 ) -> dict[str, Any]:
     """Apply an update to a plan this node organizes (locked by the caller), bump its version
@@ -249,10 +246,10 @@ async def _apply_update(
             field=["body", "end_date"],
         )
     if data.co_hosts is not None:
-        new = [node for node in data.co_hosts if node not in _co_host_nodes(plan)]
+        new = [node for node in data.co_hosts if node not in co_host_nodes(plan)]
         await _check_co_hosts(session, new, visibility=plan.visibility)
         plan.co_hosts = [*plan.co_hosts, *({"node": n, "status": "invited"} for n in new)]
-    groups = {settings.public_url, *_co_host_nodes(plan)}
+    groups = {settings.public_url, *co_host_nodes(plan)}
     now = utcnow()
     for name in ("title", "description", "accessibility_notes", "interpretation", "capacity"):
         if name in changes:
@@ -295,104 +292,6 @@ async def _apply_update(
     return changes
 
 
-# ---- one item of a list ---------------------------------------------------------------------
-
-PART_FIELDS = {
-    PlanPart.roles: "roles",
-    PlanPart.candidates: "candidate_invitations",
-    PlanPart.agenda: "agenda_items",
-    PlanPart.tasks: "tasks",
-}
-PART_NOUNS = {
-    PlanPart.roles: "role",
-    PlanPart.candidates: "candidate",
-    PlanPart.agenda: "agenda item",
-    PlanPart.tasks: "task",
-}
-_EDITABLE = {
-    PlanPart.roles: ("name", "assigned_to"),
-    PlanPart.candidates: ("id", "name", "race", "status"),
-    PlanPart.agenda: ("id", "title", "duration_minutes"),
-    PlanPart.tasks: ("id", "title", "owner", "done", "due_date"),
-}
-
-
-class ForumItemNotFound(NotFound):
-    code = "forum_item_not_found"
-
-
-def editable_items(plan: ForumPlan, part: PlanPart) -> list[dict[str, Any]]:
-    """A list of the plan in order, each item in the shape ``ForumUpdate`` takes it back."""
-    held: list[dict[str, Any]] = getattr(plan, PART_FIELDS[part])
-    if part is PlanPart.agenda:
-        held = sorted(held, key=lambda item: item["position"])
-    return [{k: item[k] for k in _EDITABLE[part] if k in item} for item in held]
-
-
-def item_key(part: PlanPart, item: dict[str, Any]) -> str:
-    """What names an item in addresses: a role its (unique) name, any other item its id."""
-    return str(item["name"] if part is PlanPart.roles else item["id"])
-
-
-async def change_item(
-    session: AsyncSession,
-    *,
-    forum_id: str,
-    part: PlanPart,
-    key: str,
-    change: ItemChange | None,
-    actor: Actor,
-    settings: Settings,
-) -> ForumPlan:
-    """Edit one item of a list (fields sent replace its own; ``position`` moves it), or with
-    no ``change`` remove it. The plan goes whole to the co-hosts, so they see the removal and
-    the new order as the origin does."""
-    plan = await _own(session, forum_id=forum_id, settings=settings)
-    items = editable_items(plan, part)
-    index = next((i for i, item in enumerate(items) if item_key(part, item) == key), None)
-    noun = PART_NOUNS[part]
-    if index is None:
-        raise ForumItemNotFound(f"The forum has no {noun} {key}.")
-    if change is None:
-        del items[index]
-        what = "remove"
-    else:
-        fields = change.model_dump(exclude_unset=True)
-        position = fields.pop("position", None)
-        for name, value in fields.items():
-            if value is None and name not in NULLABLE_FIELDS:
-                raise InvalidInput(f"The {noun}'s {name} cannot be empty.", field=["body", name])
-        item = {**items.pop(index), **fields}
-        groups = {settings.public_url, *_co_host_nodes(plan)}
-        if part is PlanPart.roles:
-            _check_role(item["name"], item.get("assigned_to"), groups, where=["body"])
-            if any(other["name"] == item["name"] for other in items):
-                raise InvalidInput(
-                    f"Another role is already called {item['name']}: give this one another name.",
-                    field=["body", "name"],
-                )
-        if part is PlanPart.tasks:
-            _check_owner(item["owner"], groups, where=["body"])
-        if position is not None and position > len(items):
-            raise InvalidInput(
-                f"position must be from 0 to {len(items)}: the list has {len(items) + 1} items.",
-                field=["body", "position"],
-            )
-        items.insert(index if position is None else position, item)
-        what = "edit" if fields or position is None else "move"
-    data = ForumUpdate.model_validate({PART_FIELDS[part]: items})
-    await _apply_update(session, plan, data=data, actor=actor, settings=settings)
-    await record(
-        session,
-        actor=actor,
-        action=f"forum.{part.value}.{what}",
-        object_type="forum",
-        object_id=plan.id,
-        detail={"item": key, "version": plan.version},
-    )
-    return plan
-
-
 async def decide_question(
     session: AsyncSession,
     *,
@@ -402,7 +301,7 @@ async def decide_question(
     actor: Actor,
     settings: Settings,
 ) -> ForumPlan:
-    plan = await _own(session, forum_id=forum_id, settings=settings)
+    plan = await own_plan(session, forum_id=forum_id, settings=settings)
     questions = [dict(item) for item in plan.question_submissions]
     found = next((q for q in questions if q["id"] == question_id), None)
     if found is None:
@@ -454,7 +353,7 @@ async def act(
             session, forum_id=forum_id, action=action, actor=actor, settings=settings,
             text=text, task=task, role_name=role_name,
         )  # fmt: skip
-    if me not in _co_host_nodes(plan):
+    if me not in co_host_nodes(plan):
         raise PermissionDenied("This node is not a co-host of that forum.")
     _check_action(plan, node=me, action=action, task=task, role_name=role_name, local=True)
     origin = await get_peer(session, node_id=plan.origin)
@@ -531,7 +430,7 @@ async def _act_as_organizer(
     role_name: str | None,
 ) -> ForumPlan:
     """The organizing node's own action: the same checks as a co-host's, applied here."""
-    plan = await _own(session, forum_id=forum_id, settings=settings)
+    plan = await own_plan(session, forum_id=forum_id, settings=settings)
     me = settings.public_url
     _check_action(plan, node=me, action=action, task=task, role_name=role_name, local=True)
     question_id = secrets.token_hex(8)
@@ -591,7 +490,7 @@ async def apply_action(
     plan = await _by_object_id(session, action.forum, for_update=True)
     if plan is None or plan.origin != settings.public_url:
         raise UnknownForum(f"This node organizes no forum {action.forum}.")
-    if peer.node_id not in _co_host_nodes(plan):
+    if peer.node_id not in co_host_nodes(plan):
         raise NotYours("Your group is not a co-host of that forum.")
     _check_action(
         plan,
@@ -677,7 +576,8 @@ async def apply_plan(session: AsyncSession, *, incoming: wire.ForumPlan, peer: P
 # ---- helpers --------------------------------------------------------------------------------
 
 
-async def _own(session: AsyncSession, *, forum_id: str, settings: Settings) -> ForumPlan:
+async def own_plan(session: AsyncSession, *, forum_id: str, settings: Settings) -> ForumPlan:
+    """A plan this node organizes, locked for the change about to be made (409 elsewhere)."""
     # Locked: a local edit and a co-host's action must not both build on the same version.
     plan = await session.get(ForumPlan, forum_id, with_for_update=True)
     if plan is None:
@@ -732,13 +632,14 @@ def _normalize(plan: ForumPlan) -> None:
         setattr(plan, name, shared.get(name, []))
 
 
-def _co_host_nodes(plan: ForumPlan) -> list[str]:
+def co_host_nodes(plan: ForumPlan) -> list[str]:
     return [item["node"] for item in plan.co_hosts]
 
 
-def _check_role(
+def check_role(
     name: str, assigned_to: str | None, groups: set[str], *, where: list[str | int]
 ) -> None:
+    """A role goes to one of the plan's ``groups`` or to nobody; ``where`` locates the error."""
     if assigned_to is not None and assigned_to not in groups:
         raise InvalidInput(
             f"The role {name} goes to this group or a co-host, or to nobody yet.",
@@ -746,14 +647,15 @@ def _check_role(
         )
 
 
-def _check_owner(owner: str, groups: set[str], *, where: list[str | int]) -> None:
+def check_owner(owner: str, groups: set[str], *, where: list[str | int]) -> None:
+    """A task belongs to one of the plan's ``groups``; ``where`` locates the error."""
     if owner not in groups:
         raise InvalidInput("A task's owner is this group or a co-host.", field=[*where, "owner"])
 
 
 def _roles(roles: list[RoleIn], groups: set[str]) -> list[dict[str, Any]]:
     for index, role in enumerate(roles):
-        _check_role(role.name, role.assigned_to, groups, where=["body", "roles", index])
+        check_role(role.name, role.assigned_to, groups, where=["body", "roles", index])
     names = [role.name for role in roles]
     twice = next((name for name in names if names.count(name) > 1), None)
     if twice is not None:
@@ -806,7 +708,7 @@ def _tasks(
     known = {item["id"] for item in held}
     result = []
     for index, task in enumerate(given):
-        _check_owner(task.owner, groups, where=["body", "tasks", index])
+        check_owner(task.owner, groups, where=["body", "tasks", index])
         item: dict[str, Any] = {
             "id": task.id if task.id in known else secrets.token_hex(6),
             "title": task.title,

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from node.deps import SessionDep, SettingsDep
 from node.errors import InvalidInput
-from node.forums import service, sharing
+from node.forums import items, service, sharing
 from node.forums.models import (
     AgendaChange,
     AgendaIn,
@@ -256,7 +256,7 @@ async def _add(
     form = await request.form()
     values = {name: str(form.get(name, "")).strip() for name in FORM_FIELDS[part]}
     label = values[LABEL_FIELD[part]]
-    field = service.PART_FIELDS[part]
+    field = items.PART_FIELDS[part]
     try:
         # The new item alone first, so its problems are named by its own fields.
         item = NEW_ITEMS[part].model_validate(_item_body(part, values))
@@ -267,7 +267,7 @@ async def _add(
 
     async def changes() -> dict[str, Any]:
         plan = await service.get_forum(session, forum_id=forum_id, role=principal.role)
-        return {field: [*service.editable_items(plan, part), item.model_dump(exclude_none=True)]}
+        return {field: [*items.editable_items(plan, part), item.model_dump(exclude_none=True)]}
 
     notices = {PlanPart.roles: f"Role {label} added.", PlanPart.candidates: f"{label} invited.",
                PlanPart.agenda: f"“{label}” added to the agenda.",
@@ -322,7 +322,7 @@ async def candidate_answer(
         change = CandidateChange.model_validate({"status": status})
     except ValidationError:
         raise InvalidInput(WORDS["candidates.status"]) from None
-    await service.change_item(
+    await items.change_item(
         session, forum_id=forum_id, part=PlanPart.candidates, key=candidate_id, change=change,
         actor=principal.actor, settings=settings,
     )  # fmt: skip
@@ -355,11 +355,11 @@ async def _held(
 ) -> tuple[list[dict[str, Any]], int]:
     """The list as it is, and where the item is in it (a 404 page if it is gone)."""
     plan = await service.get_forum(session, forum_id=forum_id, role=principal.role)
-    items = service.editable_items(plan, part)
-    for index, item in enumerate(items):
-        if service.item_key(part, item) == key:
-            return items, index
-    raise service.ForumItemNotFound(f"The forum has no {service.PART_NOUNS[part]} {key}.")
+    held = items.editable_items(plan, part)
+    for index, item in enumerate(held):
+        if items.item_key(part, item) == key:
+            return held, index
+    raise items.ForumItemNotFound(f"The forum has no {items.PART_NOUNS[part]} {key}.")
 
 
 @router.post("/forums/{forum_id}/{part}/{key:path}/edit", response_class=HTMLResponse)
@@ -373,7 +373,7 @@ async def edit_item(
     try:
         async with session.begin_nested():
             change = CHANGES[part].model_validate(_item_body(part, values))
-            await service.change_item(
+            await items.change_item(
                 session, forum_id=forum_id, part=part, key=key, change=change,
                 actor=principal.actor, settings=settings,
             )  # fmt: skip
@@ -393,15 +393,15 @@ async def move_item(
     forum_id: str, part: PlanPart, key: str, principal: PageOrganizer, session: SessionDep,
     settings: SettingsDep, direction: Text = "",
 ) -> Response:  # fmt: skip
-    items, index = await _held(session, forum_id, part, key, principal)
-    label = _label(part, items[index])
+    held, index = await _held(session, forum_id, part, key, principal)
+    label = _label(part, held[index])
     if direction not in ("up", "down"):
         raise InvalidInput("Move an item up or down.", field=["body", "direction"])
     position = index - 1 if direction == "up" else index + 1
-    if not 0 <= position < len(items):
+    if not 0 <= position < len(held):
         edge = "first" if direction == "up" else "last"
         return redirect(f"/forums/{forum_id}", notice=f"{label} is already {edge}.")
-    await service.change_item(
+    await items.change_item(
         session, forum_id=forum_id, part=part, key=key,
         change=CHANGES[part].model_validate({"position": position}),
         actor=principal.actor, settings=settings,
@@ -414,9 +414,9 @@ async def remove_item(
     forum_id: str, part: PlanPart, key: str, principal: PageOrganizer, session: SessionDep,
     settings: SettingsDep,
 ) -> Response:  # fmt: skip
-    items, index = await _held(session, forum_id, part, key, principal)
-    label = _label(part, items[index])
-    await service.change_item(
+    held, index = await _held(session, forum_id, part, key, principal)
+    label = _label(part, held[index])
+    await items.change_item(
         session, forum_id=forum_id, part=part, key=key, change=None, actor=principal.actor,
         settings=settings,
     )  # fmt: skip
