@@ -162,8 +162,7 @@ class TestBadInputChangesNothing:
             ("delete", f"{base}/roles/nobody", None, 404, None),
         ]
         for method, path, body, status, loc in refusals:
-            kwargs = {"json": body} if body is not None else {}
-            answer = await organizer.request(method.upper(), path, **kwargs)
+            answer = await organizer.request(method.upper(), path, json=body)
             assert answer.status_code == status, (path, body, answer.text)
             error = answer.json()["error"]
             if loc is not None:
@@ -268,8 +267,7 @@ class TestCoHostsSeeTheEditedPlan:
             ("PATCH", f"{base}/tasks/{livestream['id']}", {"position": 0}),
             ("DELETE", f"{base}/tasks/{room['id']}", None),
         ):
-            kwargs = {"json": body} if body is not None else {}
-            answer = await organizer.request(method, path, **kwargs)
+            answer = await organizer.request(method, path, json=body)
             assert answer.status_code == 200, (path, answer.text)
         await deliver_all(origin, ward30, ward35)
         plan = await everyone_sees_the_same_plan(origin, [ward30, ward35], forum["object_id"])
