@@ -185,6 +185,21 @@ class TestBadInputComesBack:
         assert (await deliver_all(origin)) == 0
 
 
+class TestANewPlanHasADescription:
+    async def test_it_is_written_when_planning_and_a_bad_end_is_said_plainly(
+        self, node: TestNode
+    ) -> None:
+        client = await page_client(node, role=Role.organizer)
+        form: Form = {"title": "Ward night", "start": "2030-03-01T18:00", "end": "2030-03-01T17:00",
+                      "description": "Meet the candidates.", "visibility": "coalition"}  # fmt: skip
+        refused = await client.post("/forums/new", form)
+        assert refused.status_code == 422
+        assert "Ends: give a date and time, not before the start." in text_of(refused.text)
+        assert "Meet the candidates.</textarea>" in refused.text
+        page = await posted(client, "/forums/new", {**form, "end": "2030-03-01T20:00"})
+        assert "About Meet the candidates." in page
+
+
 class TestWhoMayEditOnThePage:
     async def test_a_co_host_sees_no_tools_and_cannot_post_them(self, nodes: NodeFactory) -> None:
         origin, ward30, _, forum = await host(nodes)
