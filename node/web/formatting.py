@@ -22,7 +22,7 @@ every time of day, so "6:00 pm" is never read in the wrong zone.
 from __future__ import annotations
 
 from datetime import date, datetime, tzinfo
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from federation.storage import utcnow
 from node.events.models import DEFAULT_TIMEZONE
@@ -34,9 +34,16 @@ EN_DASH = "\u2013"  # between two times, as print sets a range
 
 
 def zone_of(tz: Zone) -> tzinfo:
+    """``tz`` as a zone; Chicago for none, and for a name this machine does not know (an
+    ally's stored zone was checked by the ally's tz database, not necessarily ours)."""
     if tz is None:
         return HOME
-    return ZoneInfo(tz) if isinstance(tz, str) else tz
+    if not isinstance(tz, str):
+        return tz
+    try:
+        return ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError):
+        return HOME
 
 
 def _local(moment: datetime, tz: Zone) -> datetime:

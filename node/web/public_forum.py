@@ -17,8 +17,9 @@ from node.config import Settings
 from node.events.models import EventStatus
 from node.forums import service
 from node.forums.models import CoHostStatus, ForumPlan
+from node.web import formatting
 from node.web.groups import group_names
-from node.web.public_view import ShareCard, place_of, summary, when_in_words
+from node.web.public_view import ShareCard, place_of, summary
 from node.web.rendering import LoginRequired, render
 
 CANDIDATE_ANSWERS = {
@@ -46,7 +47,7 @@ async def public_forum_page(
     except service.ForumNotFound:
         raise LoginRequired() from None
     names = await group_names(session, settings=settings)
-    when = when_in_words(plan.start_date, plan.end_date, plan.timezone)
+    when = formatting.when(plan.start_date, plan.end_date, plan.timezone)
     place = place_of(plan.location)
     co_hosts = [
         names.get(c["node"], c["node"])

@@ -27,15 +27,14 @@ from node.events.models import Event, EventStatus, Visibility
 from node.forums import service as forums
 from node.forums.models import ForumPlan
 from node.profile import service as profiles
+from node.web import formatting
 from node.web.calendar import type_label
 from node.web.deps import PageVisitor
 from node.web.endorsements import OFFICES
 from node.web.groups import group_names
 from node.web.public_view import (
     ShareCard,
-    date_in_words,
     place_of,
-    short_when,
     summary,
     webcal,
 )
@@ -71,7 +70,7 @@ def wards_in_words(wards: list[int]) -> str:
 
 def _forum_listing(plan: ForumPlan) -> Listing:
     return Listing(
-        title=plan.title, kind="Forum", when=short_when(plan.start_date, plan.timezone),
+        title=plan.title, kind="Forum", when=formatting.moment(plan.start_date, plan.timezone),
         place=place_of(plan.location).words, href=f"/forums/{plan.id}", group=None,
         group_href=None, is_cancelled=plan.status is EventStatus.cancelled,
     )  # fmt: skip
@@ -82,7 +81,7 @@ def _event_listing(event: Event, *, me: str, names: dict[str, str]) -> Listing:
     return Listing(
         title=event.title,
         kind=type_label(event.event_type.value),
-        when=short_when(event.start_date, event.timezone),
+        when=formatting.moment(event.start_date, event.timezone),
         place=place_of(event.location).words,
         # This group's page for its own events; an ally's event on the ally's own node.
         href=f"/events/{event.id}" if ours else event.object_id,
@@ -153,6 +152,6 @@ async def public_home(
         "forums": [_forum_listing(plan) for plan in plans],
         "events": await _upcoming_events(session, settings=settings, names=names, skip=skip),
         "endorsements": await _endorsements(session, names=names),
-        "offices": dict(OFFICES), "day": date_in_words, "feed": feed, "webcal": webcal(feed),
+        "offices": dict(OFFICES), "day": formatting.day, "feed": feed, "webcal": webcal(feed),
         "signed_in": principal is not None,
     })  # fmt: skip

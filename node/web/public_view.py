@@ -1,66 +1,20 @@
 """What the public pages share: times in an event's own zone, places with a map link, and the
 Open Graph / Twitter card tags that make a shared link preview well.
 
-Public pages are read by neighbours, not organizers: times are written out in full ("Friday,
-January 31, 2030, 6:00 PM to 8:00 PM, Chicago time") in the event's time zone, and a place is
-its venue and address with a link to OpenStreetMap (a link: the page embeds no map and loads
-nothing from another site).
+Times are said as on every page (:mod:`node.web.formatting`: "Thu, Jan 31, 2030, 6:00-8:00 pm
+CST", in the event's own zone), and a place is its venue and address with a link to
+OpenStreetMap (a link: the page embeds no map and loads nothing from another site).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
 from typing import Any
 from urllib.parse import urlencode, urlsplit
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-from node.events.models import DEFAULT_TIMEZONE
 
 OSM = "https://www.openstreetmap.org"
 DESCRIPTION_MAX = 200
-
-
-def _zone(name: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo(DEFAULT_TIMEZONE)  # stored names were checked; an ally's might not be
-
-
-def zone_words(name: str) -> str:
-    """``America/Chicago`` as "Chicago time"."""
-    return name.rpartition("/")[2].replace("_", " ") + " time"
-
-
-def _clock(moment: datetime) -> str:
-    return f"{moment.hour % 12 or 12}:{moment:%M} {'AM' if moment.hour < 12 else 'PM'}"
-
-
-def _day(moment: datetime) -> str:
-    return f"{moment:%A}, {moment:%B} {moment.day}, {moment.year}"
-
-
-def when_in_words(start: datetime, end: datetime, timezone: str) -> str:
-    """The span in the event's zone: the end's day too only if it is another day."""
-    zone = _zone(timezone)
-    first, last = start.astimezone(zone), end.astimezone(zone)
-    until = _clock(last) if first.date() == last.date() else f"{_day(last)}, {_clock(last)}"
-    return f"{_day(first)}, {_clock(first)} to {until}, {zone_words(timezone)}"
-
-
-def short_when(start: datetime, timezone: str) -> str:
-    """A list's date: "Fri, Jan 31, 6:00 PM" this year, "Thu, Jan 31, 2030, 6:00 PM" later."""
-    zone = _zone(timezone)
-    local = start.astimezone(zone)
-    year = "" if local.year == datetime.now(zone).year else f" {local.year},"
-    return f"{local:%a}, {local:%b} {local.day},{year} {_clock(local)}"
-
-
-def date_in_words(day: date) -> str:
-    """An election day as "February 25, 2031"."""
-    return f"{day:%B} {day.day}, {day.year}"
 
 
 @dataclass(frozen=True)
