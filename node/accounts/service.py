@@ -28,6 +28,7 @@ from node.accounts.models import (
     FEED_SECRET_PREFIX,
     ApiToken,
     CalendarFeedSecret,
+    PasswordReset,
     Role,
     User,
     UserCreate,
@@ -64,7 +65,7 @@ def hash_password(password: str) -> str:
     return password_hasher().hash(password)
 
 
-def _digest(secret: str) -> str:
+def secret_digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
@@ -135,9 +136,16 @@ async def update_user(
     user = await get_user(session, user_id=user_id)
     changes = data.model_dump(exclude_unset=True)
     demoting = "role" in changes and changes["role"] != Role.admin
-    deactivating = changes.get("is_active") is False
+    deactivating = changes.get("is_active") is False and user.is_active
+    if deactivating and actor.user_id is not None and actor.user_id == user.id:
+        raise Conflict(
+            "You cannot deactivate your own account; another admin can.", field=["is_active"]
+        )
     if user.role == Role.admin and (demoting or deactivating) and await count_admins(session) <= 1:
-        raise Conflict("This is the node's last admin; make another admin first.")
+        raise Conflict(
+            "This is the node's last admin: make someone else an admin first.",
+            field=["role" if demoting else "is_active"],
+        )
     if "password" in changes:
         user.password_hash = hash_password(changes.pop("password"))
         await revoke_all_credentials(session, user_id=user.id)
@@ -224,7 +232,7 @@ async def create_api_token(
 ) -> tuple[ApiToken, str]:
     """A new bearer token for ``user``; the plain token is returned once and never stored."""
     plain = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    token = ApiToken(user_id=_id(user), token_hash=_digest(plain), name=name)
+    token = ApiToken(user_id=_id(user), token_hash=secret_digest(plain), name=name)
     session.add(token)
     await session.flush()
     await record(
@@ -252,7 +260,7 @@ async def user_for_token(session: AsyncSession, *, plain: str) -> User | None:
     result = await session.execute(
         select(User)
         .join(ApiToken, col(ApiToken.user_id) == col(User.id))
-        .where(col(ApiToken.token_hash) == _digest(plain), col(ApiToken.revoked_at).is_(None))
+        .where(col(ApiToken.token_hash) == secret_digest(plain), col(ApiToken.revoked_at).is_(None))
     )
     user = result.scalar_one_or_none()
     return user if user is not None and user.is_active else None
@@ -265,7 +273,7 @@ async def revoke_exposed_token(session: AsyncSession, *, plain: str, where: str)
         return False
     result = await session.execute(
         select(ApiToken).where(
-            col(ApiToken.token_hash) == _digest(plain), col(ApiToken.revoked_at).is_(None)
+            col(ApiToken.token_hash) == secret_digest(plain), col(ApiToken.revoked_at).is_(None)
         )
     )
     token = result.scalar_one_or_none()
@@ -307,7 +315,7 @@ async def make_feed_secret(
     selector = secrets.token_hex(_SELECTOR_BYTES)
     verifier = secrets.token_urlsafe(_VERIFIER_BYTES)
     row.selector = selector
-    row.verifier_hash = _digest(verifier)
+    row.verifier_hash = secret_digest(verifier)
     row.created_at = utcnow()
     session.add(row)
     await session.flush()
@@ -346,7 +354,7 @@ async def user_for_feed_secret(session: AsyncSession, *, plain: str) -> User | N
     if row is None:
         return None
     user, feed = row
-    if not hmac.compare_digest(feed.verifier_hash, _digest(parts["verifier"])):
+    if not hmac.compare_digest(feed.verifier_hash, secret_digest(parts["verifier"])):
         return None
     return user if user.is_active else None
 
@@ -357,7 +365,7 @@ async def start_web_session(
     """A new browser session; returns the cookie value (shown once) and the row."""
     cookie = secrets.token_urlsafe(32)
     row = WebSession(
-        session_hash=_digest(cookie),
+        session_hash=secret_digest(cookie),
         user_id=_id(user),
         csrf_token=secrets.token_urlsafe(32),
         expires_at=utcnow() + lifetime,
@@ -374,7 +382,8 @@ async def resolve_web_session(
         select(User, WebSession)
         .join(WebSession, col(WebSession.user_id) == col(User.id))
         .where(
-            col(WebSession.session_hash) == _digest(cookie), col(WebSession.expires_at) > utcnow()
+            col(WebSession.session_hash) == secret_digest(cookie),
+            col(WebSession.expires_at) > utcnow(),
         )
     )
     row = result.one_or_none()
@@ -385,7 +394,7 @@ async def resolve_web_session(
 
 async def end_web_session(session: AsyncSession, *, cookie: str) -> None:
     result = await session.execute(
-        select(WebSession).where(col(WebSession.session_hash) == _digest(cookie))
+        select(WebSession).where(col(WebSession.session_hash) == secret_digest(cookie))
     )
     row = result.scalar_one_or_none()
     if row is not None:
@@ -393,8 +402,9 @@ async def end_web_session(session: AsyncSession, *, cookie: str) -> None:
 
 
 async def revoke_all_credentials(session: AsyncSession, *, user_id: int | None) -> None:
-    """End every session, token and feed secret of a user (password change, deactivation,
-    erasure)."""
+    """End every session, token, feed secret and password reset link of a user (password set
+    by an admin, deactivation, erasure)."""
+    await void_password_resets(session, user_id=user_id)
     await session.execute(
         update(ApiToken)
         .where(col(ApiToken.user_id) == user_id, col(ApiToken.revoked_at).is_(None))
@@ -403,9 +413,30 @@ async def revoke_all_credentials(session: AsyncSession, *, user_id: int | None) 
     await session.execute(
         delete(CalendarFeedSecret).where(col(CalendarFeedSecret.user_id) == user_id)
     )
+    await end_other_web_sessions(session, user_id=user_id)
+
+
+async def void_password_resets(session: AsyncSession, *, user_id: int | None) -> None:
+    """Make every unused reset link of a user unusable (her password changed, or she left)."""
+    await session.execute(
+        update(PasswordReset)
+        .where(col(PasswordReset.user_id) == user_id, col(PasswordReset.used_at).is_(None))
+        .values(used_at=utcnow())
+    )
+
+
+async def end_other_web_sessions(
+    session: AsyncSession, *, user_id: int | None, keep: WebSession | None = None
+) -> int:
+    """Log a user out of every browser but ``keep`` (hers, after she changed her password);
+    returns how many sessions ended."""
     result = await session.execute(select(WebSession).where(col(WebSession.user_id) == user_id))
+    ended = 0
     for row in result.scalars():
-        await session.delete(row)
+        if keep is None or row.id != keep.id:
+            await session.delete(row)
+            ended += 1
+    return ended
 
 
 def check_password_strength(password: str) -> None:

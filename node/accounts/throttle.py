@@ -56,6 +56,7 @@ from node.errors import TooManyRequests
 log = logging.getLogger("ipo_node.accounts")
 
 ACCOUNT, ADDRESS, DEVICE = "account", "address", "device"
+RESET_ACCOUNT, RESET_ADDRESS = "reset_account", "reset_address"
 DEVICE_COOKIE = "ipo_device"
 DEVICE_COOKIE_DAYS = 365
 _MAX_DOUBLINGS = 32  # 30 s x 2^32 is past any cap; the exponent never needs to grow further
@@ -159,6 +160,26 @@ def keys_for(
     )
 
 
+def reset_request_keys(settings: Settings, *, email: str, host: str | None) -> tuple[Key, Key]:
+    """The counters of a "forgot password" request, apart from the login counters: every
+    request counts (it sends an email), per address typed and per client address.
+
+    An address typed gets 3 reset emails, then one per 10 minutes doubling to one an hour, so
+    nobody's mailbox is flooded; a client address may ask 10 times, then once a minute doubling
+    to once an hour. Unknown addresses count the same, so a refusal says nothing about who has
+    an account.
+    """
+
+    def key(kind: str, value: str, free: int, first_lock: int, cap: int) -> Key:
+        digest = _mac(settings, f"{kind}:{value}")
+        return Key(kind, digest, free, timedelta(seconds=first_lock), timedelta(seconds=cap))
+
+    return (
+        key(RESET_ACCOUNT, _account(email), 3, 600, 3600),
+        key(RESET_ADDRESS, client_address(host), 10, 60, 3600),
+    )
+
+
 async def lock_counters(
     session: AsyncSession, keys: Sequence[Key], *, now: datetime
 ) -> dict[str, LoginThrottle]:
@@ -210,7 +231,7 @@ async def record_failure(
             lock = min(key.cap, key.first_lock * 2**doublings)
             row.locked_until = now + lock
             log.warning(
-                "login throttled: %s locked for %d s after %d failed logins",
+                "throttled: %s locked for %d s after %d counted attempts",
                 key.kind,
                 lock.total_seconds(),
                 failures,

@@ -1,8 +1,9 @@
 """Structured logs: one JSON object per line on stderr, with a request id on request logs.
 
-Request logs carry the path without the query string, and with any calendar feed secret
-redacted: a feed address is a credential, and logs are copied, shipped and kept far longer
-than a secret should be. uvicorn's own access log, which prints the query string, is off.
+Request logs carry the path without the query string, and with any calendar feed secret,
+invitation or password reset token redacted: each is a credential, and logs are copied,
+shipped and kept far longer than a secret should be. uvicorn's own access log, which prints
+the query string, is off.
 """
 
 from __future__ import annotations
@@ -17,19 +18,23 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from node.accounts.models import FEED_SECRET_PREFIX
+from node.accounts.models import FEED_SECRET_PREFIX, INVITATION_PREFIX, RESET_PREFIX
 
 # uvicorn adds ``color_message`` (the message with terminal colour codes) to its records.
 _RESERVED = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "color_message"}
 
 
-_FEED_SECRET = re.compile(re.escape(FEED_SECRET_PREFIX) + r"[^/]*")
+_SECRET_IN_PATH = re.compile(
+    "(?P<prefix>"
+    + "|".join(re.escape(p) for p in (FEED_SECRET_PREFIX, INVITATION_PREFIX, RESET_PREFIX))
+    + r")[^/]*"
+)
 
 
 def redact_path(path: str) -> str:
-    """``path`` as a log may show it: a feed secret in it (on any route, even a mistyped one)
-    is replaced."""
-    return _FEED_SECRET.sub(FEED_SECRET_PREFIX + "[redacted]", path)
+    """``path`` as a log may show it: a feed secret, invitation or reset token in it (on any
+    route, even a mistyped one) is replaced."""
+    return _SECRET_IN_PATH.sub(r"\g<prefix>[redacted]", path)
 
 
 class JsonFormatter(logging.Formatter):
