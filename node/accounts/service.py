@@ -137,14 +137,14 @@ async def update_user(
     changes = data.model_dump(exclude_unset=True)
     demoting = "role" in changes and changes["role"] != Role.admin
     deactivating = changes.get("is_active") is False and user.is_active
-    if deactivating and actor.user_id is not None and actor.user_id == user.id:
-        raise Conflict(
-            "You cannot deactivate your own account; another admin can.", field=["is_active"]
-        )
     if user.role == Role.admin and (demoting or deactivating) and await count_admins(session) <= 1:
         raise Conflict(
             "This is the node's last admin: make someone else an admin first.",
             field=["role" if demoting else "is_active"],
+        )
+    if deactivating and actor.user_id is not None and actor.user_id == user.id:
+        raise Conflict(
+            "You cannot deactivate your own account; another admin can.", field=["is_active"]
         )
     if "password" in changes:
         user.password_hash = hash_password(changes.pop("password"))

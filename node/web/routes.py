@@ -5,6 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from node.web import (
+    account,
+    accounts,
     alliances,
     auth,
     calendar,
@@ -42,4 +44,6 @@ PAGE_ROUTERS: tuple[APIRouter, ...] = (
     mail.router,
     profile_settings.router,
     votes.router,
+    accounts.router,
+    account.router,
 )

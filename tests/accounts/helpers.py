@@ -16,6 +16,13 @@ INVITATION_LINK = re.compile(r"https?://\S+/invitations/(ipoinv_[A-Za-z0-9_-]+)"
 RESET_LINK = re.compile(r"https?://\S+/password/reset/(iporeset_[A-Za-z0-9_-]+)")
 
 
+def token_in(text: str, pattern: re.Pattern[str]) -> str:
+    """The token of the first link of ``pattern`` in ``text``."""
+    match = pattern.search(text)
+    assert match, text
+    return match[1]
+
+
 def body_of(message: EmailMessage) -> str:
     part = message.get_body(preferencelist=("plain",))
     assert part is not None

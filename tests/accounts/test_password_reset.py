@@ -20,6 +20,7 @@ from tests.accounts.helpers import (
     link_mailed_to,
     queued,
     reset_rows,
+    token_in,
 )
 from tests.nodes import TestNode
 from tests.web.browser import PASSWORD
@@ -150,7 +151,7 @@ class TestAdminResetLink:
         made = await admin.post(f"/api/v1/users/{user.id}/password-reset")
 
         assert made.status_code == 201, made.text
-        token = RESET_LINK.search(made.json()["url"])[1]  # type: ignore[index]
+        token = token_in(made.json()["url"], RESET_LINK)
         assert (await reset(node, hers)).status_code == 410
         assert (await reset(node, token)).status_code == 204
         assert await login_status(node, NEW) == 200
@@ -172,9 +173,8 @@ class TestAdminResetLink:
         self, node: TestNode, admin: httpx.AsyncClient
     ) -> None:
         user, _ = await node.add_user(role=Role.member, email=ANA)
-        token = RESET_LINK.search(  # type: ignore[index]
-            (await admin.post(f"/api/v1/users/{user.id}/password-reset")).json()["url"]
-        )[1]
+        made = await admin.post(f"/api/v1/users/{user.id}/password-reset")
+        token = token_in(made.json()["url"], RESET_LINK)
 
         await admin.patch(f"/api/v1/users/{user.id}", json={"is_active": False})
         await admin.patch(f"/api/v1/users/{user.id}", json={"is_active": True})
@@ -218,7 +218,7 @@ class TestLogs:
     ) -> None:
         caplog.set_level(logging.INFO)  # the level a node runs at (DEBUG shows SQL)
         invited = await admin.post("/api/v1/invitations", json={"email": ANA, "role": "member"})
-        invitation = INVITATION_LINK.search(invited.json()["url"])[1]  # type: ignore[index]
+        invitation = token_in(invited.json()["url"], INVITATION_LINK)
         await node.client_with().get(f"/invitations/{invitation}")
         await node.client_with().post(
             "/api/v1/auth/invitation",

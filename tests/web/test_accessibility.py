@@ -41,6 +41,8 @@ PAGES = (
     "/alliances",
     "/partners",
     "/mail",
+    "/accounts",
+    "/account",
 )
 
 # Everything the checks below found wrong on the page, one line each.
