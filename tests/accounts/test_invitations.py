@@ -3,6 +3,7 @@ expires, a deactivated account is refused, and only the link's hash is kept."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from datetime import timedelta
 
@@ -142,6 +143,17 @@ class TestAccepting:
         [row] = await invitation_rows(node)
         assert row.accepted_at is not None
         assert row.user_id == made.json()["id"]
+
+    async def test_a_link_used_twice_at_once_makes_one_account(
+        self, node: TestNode, admin: httpx.AsyncClient
+    ) -> None:
+        token = token_in((await invite(admin)).json()["url"], INVITATION_LINK)
+
+        answers = await asyncio.gather(accept(node, token), accept(node, token))
+
+        assert sorted(a.status_code for a in answers) == [201, 410]
+        users = (await admin.get("/api/v1/users")).json()
+        assert [u["email"] for u in users].count(ANA) == 1
 
     async def test_an_expired_link_is_refused(
         self, node: TestNode, admin: httpx.AsyncClient

@@ -4,6 +4,7 @@ the other sessions, and neither addresses nor links reach the logs."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 from datetime import timedelta
@@ -84,6 +85,17 @@ class TestForgotPassword:
         [row] = await reset_rows(node)
         assert row.token_hash == hashlib.sha256(token.encode()).hexdigest()
         assert row.used_at is not None
+
+    async def test_a_link_used_twice_at_once_sets_one_password(self, node: TestNode) -> None:
+        await node.add_user(role=Role.member, email=ANA)
+        await forgot(node)
+        token = await link_mailed_to(node, ANA, RESET_LINK)
+
+        answers = await asyncio.gather(reset(node, token), reset(node, token, "the other one!"))
+
+        assert sorted(a.status_code for a in answers) == [204, 410]
+        winner = NEW if answers[0].status_code == 204 else "the other one!"
+        assert await login_status(node, winner) == 200
 
     async def test_an_expired_or_replaced_link_is_refused(self, node: TestNode) -> None:
         await node.add_user(role=Role.member, email=ANA)
