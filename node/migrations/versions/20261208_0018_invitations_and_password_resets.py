@@ -1,7 +1,7 @@
 """invitations and password resets
 
-Revision ID: 0020
-Revises: 0015
+Revision ID: 0018
+Revises: 0017
 Created: 2026-12-08
 
 Admins invite people by a one-time link; anyone may ask for a one-time password reset link.
@@ -16,8 +16,8 @@ from alembic import op
 
 import federation.storage
 
-revision = "0020"
-down_revision = "0015"
+revision = "0018"
+down_revision = "0017"
 branch_labels = None
 depends_on = None
 
