@@ -36,7 +36,7 @@ pytestmark = [
 ]
 
 REPO = Path(__file__).resolve().parents[1]
-FLOWS = ("alliances", "events", "endorsement", "forum", "canvass")
+FLOWS = ("alliances", "events", "endorsement", "forum", "canvass", "public")
 SLUGS = ("ward33", "ward30", "ward35", "ward39", "nwside", "seiu73")
 
 
@@ -123,6 +123,10 @@ class TestFirstRun:
         canvass = run.flow("canvass")
         assert "3 sign-ups from UN35/39th NU reached 33WF" in canvass
         assert "Saturday shift 3 committed, 5 open, the same on all 6 nodes" in canvass
+        public = run.flow("public")
+        assert "6 public homes with an about text (6 written now)" in public
+        assert "the endorsement shown on 5/5 (5 now)" in public
+        assert "2 volunteers invited by 33WF now" in public
 
     def test_it_measures_each_idle_node_and_the_total(self, coalition: Coalition) -> None:
         rows = re.findall(r"^  (.+?) +:(\d+) +([\d.]+) MB$", coalition.first.out, re.M)
@@ -164,6 +168,8 @@ class TestReuse:
         assert "from an earlier run" in second.flow("forum")
         assert "Saturday shift 3 committed, 5 open" in second.flow("canvass")
         assert second.flow("canvass").endswith("(reused)")
+        assert "(0 written now)" in second.flow("public")
+        assert "0 volunteers invited by 33WF now" in second.flow("public")
 
     def test_another_port_is_refused_since_a_nodes_url_is_its_id(
         self, coalition: Coalition

@@ -1,7 +1,8 @@
 """The seed story, driven through the six nodes' real APIs, flow by flow.
 
 Alliances come first (everything else travels over them); then the sample events, the joint
-endorsement, the forum plan and the canvass call run side by side, as five groups would.
+endorsement, the forum plan and the canvass call run side by side, as five groups would; last
+the public face (it shows the endorsement once ratified).
 """
 
 from __future__ import annotations
@@ -9,11 +10,11 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
-from node.demo import canvass, endorsement, events, forum
+from node.demo import canvass, endorsement, events, forum, public
 from node.demo.coalition import COALITION, Organization, alliances
 from node.demo.story import ALLIANCES, FlowResult, Story, run_flow
 
-FLOWS = ("alliances", "events", "endorsement", "forum", "canvass")
+FLOWS = ("alliances", "events", "endorsement", "forum", "canvass", "public")
 
 
 async def run_story(story: Story, *, progress: Callable[[str], None]) -> list[FlowResult]:
@@ -29,7 +30,9 @@ async def run_story(story: Story, *, progress: Callable[[str], None]) -> list[Fl
         run_flow("forum", forum.flow, story),
         run_flow("canvass", canvass.flow, story),
     )
-    return [allied, *rest]
+    progress("the public face: profiles, invitations, the endorsement each group shows ...")
+    face = await run_flow("public", public.flow, story)
+    return [allied, *rest, face]
 
 
 async def ally_everyone(story: Story) -> str:
