@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from federation.outbox import travel_of
 from federation.storage import utcnow
 from node.accounts.models import Role
 from node.canvass import repository, service
@@ -146,7 +147,10 @@ async def _call_page(
         "value": "" if call.ally_share is None else str(call.ally_share),
         "error": "",
     }
+    # How far this node's latest change has got to its allies, for the host's page.
+    travelled = await travel_of(session, object_id=call.object_id) if is_local else None
     return render(request, "canvass_call.html", {
+        "travelled": travelled,
         "call": call, "shifts": [(s, Fill(s.committed, s.capacity)) for s in shifts],
         "host": names.get(call.origin, call.origin), "names": names, "is_local": is_local,
         "is_organizer": is_organizer, "rosters": rosters, "mine": mine, "refused": refused,

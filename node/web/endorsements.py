@@ -17,6 +17,7 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from federation.keys import Keyring
+from federation.outbox import travel_of
 from node.accounts.models import Role
 from node.config import Settings
 from node.deps import SessionDep, SettingsDep
@@ -189,7 +190,14 @@ async def endorsement_detail(
     vote = await voting.find_vote(
         session, endorsement=endorsement, user_id=principal.user.id or 0, settings=settings
     )
+    # How far this node's latest change has got to its allies, for the host's page.
+    travelled = (
+        await travel_of(session, object_id=endorsement.object_id)
+        if endorsement.origin == me
+        else None
+    )
     return render(request, "endorsement.html", {
+        "travelled": travelled,
         "e": public, "names": names, "rows": rows, "badge": STATUS_BADGE,
         "offices": dict(OFFICES), "when": when,
         "verdict": await _verdict(session, endorsement, settings=settings,

@@ -18,6 +18,7 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from federation.outbox import travel_of
 from node.accounts.models import Role
 from node.config import Settings
 from node.deps import SessionDep, SettingsDep
@@ -99,7 +100,10 @@ async def forum_page(
         for peer in await active_allies(session, scope=sharing.SCOPE)
         if peer.node_id not in groups
     ]
+    # How far this node's latest change has got to its allies, for the host's page.
+    travelled = await travel_of(session, object_id=plan.object_id) if is_local else None
     return render(request, "forum.html", {
+        "travelled": travelled,
         "plan": plan, "names": names, "me": me, "is_local": is_local, "my_status": my_status,
         "may": may, "span": span, "badge": STATUS_BADGE, "groups": groups,
         "invitable": invitable if may["edit"] else [],
