@@ -257,6 +257,32 @@ class ShiftCreate(BaseModel):
         return self
 
 
+class ShiftChange(BaseModel):
+    """A change to one of the call's shifts, named by its ``id``: only the fields sent change.
+    A shift that has started or is cancelled cannot change."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = PydanticField(max_length=36)
+    start_date: AwareDatetime | None = None
+    end_date: AwareDatetime | None = None
+    capacity: int | None = PydanticField(
+        default=None,
+        ge=1,
+        le=10_000,
+        description="Places, 1 to 10,000, and never fewer than the volunteers committed now; "
+        "more places go first to those on the waitlist, in order.",
+    )
+
+    @model_validator(mode="after")
+    def _no_null(self) -> ShiftChange:
+        unset = self.model_fields_set - {"id"}
+        nulled = sorted(name for name in unset if getattr(self, name) is None)
+        if nulled:
+            raise ValueError(f"{', '.join(nulled)} cannot be null; leave it out to keep it")
+        return self
+
+
 AllyShare = Annotated[
     int | None,
     PydanticField(
@@ -287,6 +313,38 @@ class CallCreate(BaseModel):
     contact: DayContact | None = None
     waitlist_limit: int = PydanticField(default=0, ge=0, le=1000)
     ally_share: AllyShare = None
+
+
+class CallUpdate(BaseModel):
+    """A partial change to a call (its host's organizers): only the fields sent change, and a
+    request that changes nothing bumps no version. ``contact: null`` removes the day-of
+    contact; every other field refuses ``null`` (leave it out to keep it). A list or the
+    ``staging_location`` sent replaces the old one whole. ``shifts`` changes existing shifts
+    (by id); ``new_shifts`` adds shifts, in the future. Allies receive the new version.
+    Lowering ``waitlist_limit`` takes no place on a waitlist from anyone."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    title: Title | None = None
+    campaign: Campaign | None = None
+    wards: Wards | None = None
+    turf_description: Text2000 | None = None
+    staging_location: Location | None = None
+    languages_needed: list[Language] | None = PydanticField(default=None, max_length=20)
+    materials: Text2000 | None = None
+    contact: DayContact | None = None
+    waitlist_limit: int | None = PydanticField(default=None, ge=0, le=1000)
+    shifts: list[ShiftChange] | None = PydanticField(default=None, max_length=50)
+    new_shifts: list[ShiftCreate] | None = PydanticField(default=None, max_length=50)
+
+    @model_validator(mode="after")
+    def _no_null(self) -> CallUpdate:
+        nulled = sorted(
+            name for name in self.model_fields_set - {"contact"} if getattr(self, name) is None
+        )
+        if nulled:
+            raise ValueError(f"{', '.join(nulled)} cannot be null; leave it out to keep it")
+        return self
 
 
 class AllyShareUpdate(BaseModel):

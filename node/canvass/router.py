@@ -11,6 +11,7 @@ from node.canvass.models import (
     AllyShareUpdate,
     CallCreate,
     CallPublic,
+    CallUpdate,
     CampaignPublic,
     CanvassCall,
     CanvassShift,
@@ -24,7 +25,7 @@ from node.canvass.models import (
 )
 from node.config import Settings
 from node.deps import CurrentUser, OrganizerUser, SessionDep, SettingsDep
-from node.errors import ERROR_RESPONSES
+from node.errors import ERROR_RESPONSES, ErrorResponse
 from node.events.models import LocationPublic
 
 router = APIRouter(prefix="/api/v1/canvass-calls", tags=["canvass"], responses=ERROR_RESPONSES)
@@ -107,6 +108,36 @@ async def get_call(
         session, call_id=call_id, role=principal.role, settings=settings
     )
     return await _public(session, call, settings)
+
+
+@router.patch(
+    "/{call_id}",
+    response_model=CallPublic,
+    responses={
+        404: {"model": ErrorResponse, "description": "No such call, or no such shift in it "
+              "(`canvass_call_not_found`, `shift_not_found`)."},
+        409: {"model": ErrorResponse, "description": "The call belongs to an ally "
+              "(`canvass_call_not_local`) or is cancelled (`conflict`); a shift changed has "
+              "started or is cancelled (`shift_closed`); a capacity under the volunteers "
+              "committed (`capacity_below_committed`). `details` names the field."},
+        422: {"model": ErrorResponse, "description": "Not valid: a shift starting in the "
+              "past, ending before it starts, 0 places, or a field sent as null."},
+    },
+)  # fmt: skip
+async def update_call(
+    call_id: str,
+    body: CallUpdate,
+    principal: OrganizerUser,
+    session: SessionDep,
+    settings: SettingsDep,
+) -> CallPublic:
+    """Change a call of this node (host organizers): only the fields sent change. Each change
+    bumps `version` and every ally sharing `canvass` receives it. More places on a shift go
+    to those on its waitlist first, in order."""
+    call, shifts = await service.update_call(
+        session, call_id=call_id, data=body, actor=principal.actor, settings=settings
+    )
+    return call_public(call, shifts, settings=settings)
 
 
 @router.post("/{call_id}/relay", response_model=CallPublic)

@@ -23,6 +23,7 @@ import secrets
 from collections.abc import Sequence
 from datetime import UTC
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -41,6 +42,7 @@ from node.canvass.models import (
     AllyShareUpdate,
     CallCreate,
     CallStatus,
+    CallUpdate,
     CampaignKind,
     CanvassCall,
     CanvassCommitment,
@@ -96,6 +98,12 @@ class HostUnreachable(Conflict):
     code = "host_not_an_ally"
 
 
+class CapacityBelowCommitted(Conflict):
+    """A shift cannot have fewer places than the volunteers who hold one: nobody loses hers."""
+
+    code = "capacity_below_committed"
+
+
 class UnknownShift(SchemaInvalid):
     """A commitment names a shift this node does not host: refused, nothing kept."""
 
@@ -103,6 +111,7 @@ class UnknownShift(SchemaInvalid):
 
 
 HELD = (CommitmentState.committed, CommitmentState.waitlisted)
+CHICAGO = ZoneInfo("America/Chicago")
 STILL_ALLIED = (AllianceState.active, AllianceState.suspended)
 """Alliance states in which this node still writes to a peer (suspended holds the delivery)."""
 
@@ -258,6 +267,181 @@ async def cancel_shift(
         detail={"shift": shift.id, "version": call.version},
     )
     return call, shifts
+
+
+async def editable_call(
+    session: AsyncSession, *, call_id: str, settings: Settings
+) -> tuple[CanvassCall, list[CanvassShift]]:
+    """A call this node may change (its own, not cancelled), with its shifts: for a form."""
+    call = await _own_call(session, call_id=call_id, settings=settings)
+    return call, await repository.shifts_of(session, call_id=call.id)
+
+
+MAX_SHIFTS = 50
+CALL_FIELDS = ("title", "wards", "turf_description", "languages_needed", "materials",
+               "waitlist_limit")  # fmt: skip
+
+
+async def update_call(
+    session: AsyncSession, *, call_id: str, data: CallUpdate, actor: Actor, settings: Settings
+) -> tuple[CanvassCall, list[CanvassShift]]:
+    """Change a call of this node's: its details, its shifts' times and places, new shifts.
+
+    Every allied node receives the new version, so their members see the same call. A
+    shift that has started or is cancelled keeps its times and places; a shift never gets
+    fewer places than the volunteers committed to it; new places go to those waiting, in
+    order (each volunteer's node is told), and everyone still waiting hears their new number.
+    A change that changes nothing bumps no version and sends nothing.
+    """
+    call = await _own_call(session, call_id=call_id, settings=settings)
+    shifts = await repository.shifts_of(session, call_id=call.id)
+    changed = _changed_details(call, data)
+    by_id = {shift.id: shift for shift in shifts}
+    now = utcnow()
+    grown: list[CanvassShift] = []
+    seen: set[str] = set()
+    for index, given in enumerate(data.shifts or []):
+        where: list[str | int] = ["body", "shifts", index]
+        shift = by_id.get(given.id)
+        if shift is None:
+            raise ShiftNotFound(f"This call has no shift {given.id}.", field=[*where, "id"])
+        if given.id in seen:
+            raise InvalidInput("Each shift may be changed once per request.", field=where)
+        seen.add(given.id)
+        start = given.start_date.astimezone(UTC) if given.start_date else shift.start_date
+        end = given.end_date.astimezone(UTC) if given.end_date else shift.end_date
+        capacity = given.capacity if given.capacity is not None else shift.capacity
+        if (start, end, capacity) == (shift.start_date, shift.end_date, shift.capacity):
+            continue
+        if shift.status is ShiftStatus.cancelled:
+            raise ShiftClosed(
+                f"The shift of {_day(shift)} is cancelled, so it cannot change. "
+                "Add a new shift instead.",
+                field=where,
+            )
+        if shift.start_date <= now:
+            raise ShiftClosed(
+                f"The shift of {_day(shift)} has started, so its times and places can no "
+                "longer change.",
+                field=where,
+            )
+        if start != shift.start_date and start <= now:
+            raise InvalidInput(
+                "A shift must start in the future: pick a later start.",
+                field=[*where, "start_date"],
+            )
+        if end <= start:
+            raise InvalidInput(
+                "A shift must end after it starts: pick a later end.",
+                field=[*where, "end_date" if given.end_date else "start_date"],
+            )
+        if capacity < shift.committed:
+            people = "volunteer has" if shift.committed == 1 else "volunteers have"
+            raise CapacityBelowCommitted(
+                f"{shift.committed} {people} a place on this shift already: give it at least "
+                f"{shift.committed} places, or cancel the shift to free everyone.",
+                field=[*where, "capacity"],
+            )
+        if capacity > shift.capacity:
+            grown.append(shift)
+        shift.start_date, shift.end_date, shift.capacity = start, end, capacity
+        session.add(shift)
+        changed.append(f"shift {shift.id}")
+    if len(shifts) + len(data.new_shifts or []) > MAX_SHIFTS:
+        raise InvalidInput(
+            f"A call has at most {MAX_SHIFTS} shifts; it has {len(shifts)}.",
+            field=["body", "new_shifts"],
+        )
+    for index, new in enumerate(data.new_shifts or []):
+        if new.start_date <= now:
+            raise InvalidInput(
+                "A shift must start in the future: pick a later start.",
+                field=["body", "new_shifts", index, "start_date"],
+            )
+        shift = CanvassShift(
+            call_id=call.id,
+            object_id="",
+            position=len(shifts),
+            start_date=new.start_date.astimezone(UTC),
+            end_date=new.end_date.astimezone(UTC),
+            capacity=new.capacity,
+        )
+        shift.object_id = f"{call.object_id}/shifts/{shift.id}"
+        session.add(shift)
+        shifts.append(shift)
+        changed.append("new shift")
+    if not changed:
+        return call, shifts
+    shifts.sort(key=lambda shift: (shift.start_date, shift.position))
+    for position, shift in enumerate(shifts):
+        shift.position = position
+        session.add(shift)
+    call.expires_at = max(shift.start_date for shift in shifts)
+    await session.flush()
+    for shift in grown:
+        await _promote_waiting(session, call=call, shift=shift, settings=settings)
+    await _touch(session, call, shifts, settings=settings)
+    await record(
+        session,
+        actor=actor,
+        action="canvass_call.update",
+        object_type="canvass_call",
+        object_id=call.id,
+        detail={"fields": sorted(set(changed)), "version": call.version},
+    )
+    return call, shifts
+
+
+def _changed_details(call: CanvassCall, data: CallUpdate) -> list[str]:
+    """Set the call's own fields that ``data`` changes; their names."""
+    sent = data.model_fields_set
+    values: dict[str, Any] = {name: getattr(data, name) for name in CALL_FIELDS if name in sent}
+    if "languages_needed" in values:
+        values["languages_needed"] = list(values["languages_needed"])
+    if data.campaign is not None:
+        values["campaign_kind"] = CampaignKind(data.campaign.kind)
+        values["campaign_name"] = data.campaign.name
+    if data.staging_location is not None:
+        values["staging_location"] = data.staging_location.model_dump(
+            mode="json", exclude_none=True
+        )
+    if "contact" in sent:
+        values["contact"] = (
+            data.contact.model_dump(mode="json", exclude_none=True) if data.contact else None
+        )
+    changed = [name for name, value in values.items() if getattr(call, name) != value]
+    for name in changed:
+        setattr(call, name, values[name])
+    return changed
+
+
+def _day(shift: CanvassShift) -> str:
+    local = shift.start_date.astimezone(CHICAGO)
+    return f"{local:%a} {local.day} {local:%b} at {local:%H:%M}"
+
+
+async def _promote_waiting(
+    session: AsyncSession, *, call: CanvassCall, shift: CanvassShift, settings: Settings
+) -> None:
+    """A shift has more places: the first waiting take them, and the rest hear their number."""
+    waiting = await repository.commitments_of(
+        session, shift_id=shift.id, states=[CommitmentState.waitlisted]
+    )
+    free = shift.capacity - shift.committed
+    promoted, still_waiting = waiting[:free], waiting[free:]
+    for row in promoted:
+        row.state = CommitmentState.committed
+        row.updated_at = utcnow()
+        session.add(row)
+        await _notify(session, call=call, shift=shift, commitment=row, settings=settings)
+    if promoted:
+        for position, row in enumerate(still_waiting, start=1):
+            await _notify(
+                session, call=call, shift=shift, commitment=row, settings=settings,
+                position=position,
+            )  # fmt: skip
+    await session.flush()
+    await _recount(session, shift)
 
 
 async def roster(
@@ -610,7 +794,10 @@ async def _own_call(
     if call.origin != settings.public_url:
         raise CallNotLocal(f"Call {call_id} belongs to {call.origin}; only that node changes it.")
     if call.status is CallStatus.cancelled and not allow_cancelled:
-        raise Conflict(f"Call {call_id} is cancelled.")
+        raise Conflict(
+            f"The call “{call.title}” is cancelled, so it can no longer change. Post a new "
+            "call instead."
+        )
     return call
 
 

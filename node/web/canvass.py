@@ -68,6 +68,18 @@ def fill_of(shifts: list[CanvassShift]) -> Fill:
     return Fill(sum(s.committed for s in open_shifts), sum(s.capacity for s in open_shifts))
 
 
+def dates(shifts: list[CanvassShift]) -> str:
+    """When a call's shifts are, for the list: the one shift's times, or the first and last
+    days (``Sat 5 Dec 2026 to Sun 13 Dec 2026``), in Chicago time."""
+    if not shifts:
+        return "no shifts"
+    first, last = shifts[0], shifts[-1]
+    if len(shifts) == 1:
+        return span(first.start_date, first.end_date)
+    start, end = when(first.start_date, time=False), when(last.start_date, time=False)
+    return start if start == end else f"{start} to {end}"
+
+
 async def _my_signups(
     session: AsyncSession, principal: PageUser
 ) -> list[tuple[CanvassSignup, CanvassCall | None, CanvassShift | None]]:
@@ -92,7 +104,7 @@ async def call_list(
         "calls": [(call, shifts, fill_of(shifts)) for call, shifts in listed],
         "names": await group_names(session, settings=settings),
         "mine": await _my_signups(session, principal), "words": SIGNUP_WORDS,
-        "me": settings.public_url, "span": span,
+        "me": settings.public_url, "span": span, "dates": dates,
         "is_organizer": principal.role.includes(Role.organizer),
     })  # fmt: skip
 
@@ -158,6 +170,7 @@ async def _call_page(
         "share_value": share_form["value"], "share_error": share_form["error"],
         "words": SIGNUP_WORDS, "span": span, "when": when, "now": utcnow(),
         "call_active": call.status is CallStatus.active, "waitlisted": CommitmentState.waitlisted,
+        "committed": CommitmentState.committed,
     }, status_code=422 if share_form["error"] else 200)  # fmt: skip
 
 
