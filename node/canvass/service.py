@@ -922,6 +922,23 @@ async def withdraw_everything(
     return withdrawn
 
 
+async def forget_contact_of(session: AsyncSession, *, user: User) -> int:
+    """Her member record is erased: what it lent her sign-ups goes too, and the sign-ups stay
+    (she still has her login). The activities this node keeps or has yet to send about them
+    drop her name and contact (``federation.retention``), and so do the roster rows of this
+    node's own calls. A host elsewhere that already received her contact keeps it until she
+    withdraws. Returns how many sign-ups were concerned."""
+    assert user.id is not None  # noqa: S101 -- users come from the database
+    signups = await repository.signups_of_user(session, user_id=user.id)
+    await retention.forget_sent(session, object_ids=[signup.object_id for signup in signups])
+    for signup in signups:
+        row = await repository.commitment_by_object_id(session, object_id=signup.object_id)
+        if row is not None:
+            _forget_personal_data(row)
+            session.add(row)
+    return len(signups)
+
+
 async def _withdraw(
     session: AsyncSession, *, signup: CanvassSignup, settings: Settings
 ) -> WithdrawnSignup | None:

@@ -33,6 +33,9 @@ COLUMNS: tuple[str, ...] = (
     "family_name",
     "email",
     "phone",
+    "street_address",
+    "city",
+    "state",
     "postal_code",
     "ward",
     "precinct",
@@ -50,6 +53,7 @@ ACTION_NETWORK_COLUMNS: dict[str, str] = {
     "last_name": "family_name",
     "zip_code": "postal_code",
     "can2_phone": "phone",
+    "address": "street_address",
 }
 
 HEADER_TO_FIELD: dict[str, str] = {name: name for name in COLUMNS} | ACTION_NETWORK_COLUMNS

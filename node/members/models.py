@@ -13,6 +13,7 @@ import re
 from datetime import date, datetime
 from typing import Annotated, Any
 
+import phonenumbers
 import sqlalchemy as sa
 from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, model_validator
 from pydantic import Field as PydanticField
@@ -23,8 +24,10 @@ from node.accounts.models import UserPublic
 from node.canvass.models import WithdrawnSignup
 
 WARD_MIN, WARD_MAX = 1, 50
-PHONE_MIN_DIGITS, PHONE_MAX_DIGITS = 7, 20
+PHONE_REGION = "US"  # a number written without +country code is read as a US number
 NAME_MAX = 120
+STREET_MAX = 200
+CITY_MAX = 100
 EMAIL_MAX = 320
 PHONE_MAX = 32
 POSTAL_CODE_MAX = 10
@@ -33,8 +36,14 @@ NOTES_MAX = 4000
 LIST_ITEM_MAX = 64
 LIST_MAX_ITEMS = 50
 
-_PHONE_CHARS = re.compile(r"[0-9 +\-().]+")
 _ZIP = re.compile(r"\d{5}(-\d{4})?")
+# USPS codes: the states, DC, the territories, and the military "states".
+US_STATES = frozenset({
+    "AL", "AK", "AZ", "AR", "CA", "CO", "CT", "DE", "FL", "GA", "HI", "ID", "IL", "IN", "IA",
+    "KS", "KY", "LA", "ME", "MD", "MA", "MI", "MN", "MS", "MO", "MT", "NE", "NV", "NH", "NJ",
+    "NM", "NY", "NC", "ND", "OH", "OK", "OR", "PA", "RI", "SC", "SD", "TN", "TX", "UT", "VT",
+    "VA", "WA", "WV", "WI", "WY", "DC", "AS", "GU", "MP", "PR", "VI", "AA", "AE", "AP",
+})  # fmt: skip
 
 
 def today() -> date:
@@ -54,7 +63,11 @@ class Member(SQLModel, table=True):
     family_name: str = Field(default="", max_length=NAME_MAX)
     # Lowercased on the way in; NULL (not "") when unknown so that uniqueness ignores it.
     email: str | None = Field(default=None, max_length=EMAIL_MAX, sa_column_kwargs={"unique": True})
+    # E.164 (``+17735550100``) when set through the API, a form or an import.
     phone: str = Field(default="", max_length=PHONE_MAX)
+    street_address: str = Field(default="", max_length=STREET_MAX)
+    city: str = Field(default="", max_length=CITY_MAX)
+    state: str = Field(default="", max_length=2)  # a USPS code: IL
     postal_code: str = Field(default="", max_length=POSTAL_CODE_MAX)
     ward: int | None = Field(default=None, index=True)
     precinct: str = Field(default="", max_length=PRECINCT_MAX)
@@ -71,18 +84,50 @@ class Member(SQLModel, table=True):
 # ---- validation shared by the API and the CSV import ----------------------------------------
 
 
+PHONE_HELP = (
+    "Check the digits: a US number has 10 (like 773-555-0100); a number from another country "
+    "starts with + and its country code (like +52 55 1234 5678)."
+)
+
+
+def normalized_phone(value: str) -> str:
+    """A phone number as E.164 (``+17735550100``), read as a US number unless it starts with
+    ``+``; ``ValueError`` with a plain message when it cannot be a real number."""
+    try:
+        number = phonenumbers.parse(value, PHONE_REGION)
+    except phonenumbers.NumberParseException:
+        raise ValueError(f"This is not a phone number. {PHONE_HELP}") from None
+    if not phonenumbers.is_valid_number(number):
+        raise ValueError(f"This phone number does not exist. {PHONE_HELP}")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def phone_display(value: str) -> str:
+    """A stored number as people write it: ``(773) 555-0100`` at home, ``+52 55 1234 5678``
+    abroad; a number stored before numbers were checked is shown as it was typed."""
+    if not value.startswith("+"):
+        return value
+    try:
+        number = phonenumbers.parse(value, PHONE_REGION)
+    except phonenumbers.NumberParseException:
+        return value
+    layout = (
+        phonenumbers.PhoneNumberFormat.NATIONAL
+        if phonenumbers.region_code_for_number(number) == PHONE_REGION
+        else phonenumbers.PhoneNumberFormat.INTERNATIONAL
+    )
+    return phonenumbers.format_number(number, layout)
+
+
 def _check_phone(value: str) -> str:
     value = value.strip()
-    if not value:
-        return value
-    if not _PHONE_CHARS.fullmatch(value):
-        raise ValueError("Use only digits, spaces and + - ( ) . in a phone number.")
-    digits = sum(c.isdigit() for c in value)
-    if not PHONE_MIN_DIGITS <= digits <= PHONE_MAX_DIGITS:
-        raise ValueError(
-            f"A phone number has {PHONE_MIN_DIGITS} to {PHONE_MAX_DIGITS} digits; "
-            f"this one has {digits}."
-        )
+    return normalized_phone(value) if value else value
+
+
+def _check_state(value: str) -> str:
+    value = value.strip().upper()
+    if value and value not in US_STATES:
+        raise ValueError("Use the two-letter code of a US state, such as IL.")
     return value
 
 
@@ -113,6 +158,9 @@ def _strip(value: str) -> str:
 
 Name = Annotated[str, AfterValidator(_strip), PydanticField(max_length=NAME_MAX)]
 Phone = Annotated[str, PydanticField(max_length=PHONE_MAX), AfterValidator(_check_phone)]
+Street = Annotated[str, AfterValidator(_strip), PydanticField(max_length=STREET_MAX)]
+City = Annotated[str, AfterValidator(_strip), PydanticField(max_length=CITY_MAX)]
+State = Annotated[str, PydanticField(max_length=2), AfterValidator(_check_state)]
 PostalCode = Annotated[
     str, PydanticField(max_length=POSTAL_CODE_MAX), AfterValidator(_check_postal_code)
 ]
@@ -130,6 +178,9 @@ class MemberCreate(BaseModel):
     family_name: Name = ""
     email: Email | None = None
     phone: Phone = ""
+    street_address: Street = ""
+    city: City = ""
+    state: State = ""
     postal_code: PostalCode = ""
     ward: Ward | None = None
     precinct: Precinct = ""
@@ -156,6 +207,9 @@ class MemberUpdate(BaseModel):
     family_name: Name | None = None
     email: Email | None = None
     phone: Phone | None = None
+    street_address: Street | None = None
+    city: City | None = None
+    state: State | None = None
     postal_code: PostalCode | None = None
     ward: Ward | None = None
     precinct: Precinct | None = None
@@ -180,7 +234,10 @@ class MemberPublic(BaseModel):
     given_name: str
     family_name: str
     email: str | None
-    phone: str
+    phone: str = PydanticField(description="E.164, e.g. +17735550100 (older records: as typed).")
+    street_address: str
+    city: str
+    state: str
     postal_code: str
     ward: int | None
     precinct: str

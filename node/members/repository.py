@@ -28,6 +28,8 @@ WRITE_BATCH = 5000
 class MemberFilters:
     q: str | None = None
     ward: int | None = None
+    # A 5-digit ZIP code finds its ZIP+4 codes too; a ZIP+4 code finds only itself.
+    postal_code: str | None = None
     precinct: str | None = None
     tag: str | None = None
     language: str | None = None
@@ -35,16 +37,31 @@ class MemberFilters:
     updated_since: datetime | None = None
 
 
-def json_list_contains(column: Any, value: str, *, dialect: str) -> sa.ColumnElement[bool]:
-    """``value`` is one of the strings in the JSON list ``column``.
+def json_list_contains(
+    column: Any, value: str, *, dialect: str, ignore_case: bool = False
+) -> sa.ColumnElement[bool]:
+    """``value`` is one of the strings in the JSON list ``column`` (``ignore_case``: in any
+    case, as a tag someone types into a search box).
 
     The one dialect-aware expression of this domain: PostgreSQL compares as ``jsonb`` (so an
-    index on the cast can serve it later); SQLite unnests the list with ``json_each``.
+    index on the cast can serve it later) and unnests it to compare in any case; SQLite
+    unnests the list with ``json_each``.
     """
     if dialect == "postgresql":
-        return sa.cast(column, JSONB).contains([value])
-    items = sa.func.json_each(column).table_valued("value").alias("list_item")
-    return sa.exists(sa.select(1).select_from(items).where(items.c.value == value))
+        if not ignore_case:
+            return sa.cast(column, JSONB).contains([value])
+        items = (
+            sa.func.jsonb_array_elements_text(sa.cast(column, JSONB))
+            .table_valued("value")
+            .alias("list_item")
+        )
+    else:
+        items = sa.func.json_each(column).table_valued("value").alias("list_item")
+    if ignore_case:
+        matches = sa.func.lower(items.c.value) == value.lower()
+    else:
+        matches = items.c.value == value
+    return sa.exists(sa.select(1).select_from(items).where(matches))
 
 
 def _like_pattern(term: str) -> str:
@@ -64,15 +81,28 @@ def members_query(filters: MemberFilters, *, dialect: str) -> sa.Select[Any]:
         )
         for term in filters.q.split():
             pattern = _like_pattern(term)
-            query = query.where(
-                sa.or_(*(sa.func.coalesce(c, "").ilike(pattern, escape="\\") for c in searched))
-            )
+            matches = [sa.func.coalesce(c, "").ilike(pattern, escape="\\") for c in searched]
+            # Phones are stored as E.164 (+17735550100): "773-555-0100" finds its digits.
+            digits = "".join(c for c in term if c.isdigit())
+            if len(digits) >= 3 and digits != term:
+                matches.append(col(Member.phone).like(f"%{digits}%"))
+            query = query.where(sa.or_(*matches))
     if filters.ward is not None:
         query = query.where(col(Member.ward) == filters.ward)
+    if filters.postal_code is not None:
+        zip_code = col(Member.postal_code)
+        if len(filters.postal_code) == 5:
+            query = query.where(
+                sa.or_(zip_code == filters.postal_code, zip_code.like(f"{filters.postal_code}-%"))
+            )
+        else:
+            query = query.where(zip_code == filters.postal_code)
     if filters.precinct is not None:
         query = query.where(col(Member.precinct) == filters.precinct)
     if filters.tag is not None:
-        query = query.where(json_list_contains(col(Member.tags), filters.tag, dialect=dialect))
+        query = query.where(
+            json_list_contains(col(Member.tags), filters.tag, dialect=dialect, ignore_case=True)
+        )
     if filters.language is not None:
         query = query.where(
             json_list_contains(col(Member.languages), filters.language, dialect=dialect)

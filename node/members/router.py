@@ -57,8 +57,17 @@ async def list_members(
         str | None, Query(max_length=200, description="Words found in name, email or phone")
     ] = None,
     ward: Annotated[int | None, Query(ge=1, le=50)] = None,
+    postal_code: Annotated[
+        str | None,
+        Query(
+            pattern=r"^[0-9]{5}(-[0-9]{4})?$",
+            description="A ZIP code: 60625 also finds 60625-1234; a ZIP+4 finds only itself",
+        ),
+    ] = None,
     precinct: Annotated[str | None, Query(max_length=16)] = None,
-    tag: Annotated[str | None, Query(max_length=64)] = None,
+    tag: Annotated[
+        str | None, Query(max_length=64, description="Members with this tag (exact, any case)")
+    ] = None,
     language: Annotated[str | None, Query(max_length=64)] = None,
     sms_opt_in: bool | None = None,
     updated_since: Annotated[
@@ -72,6 +81,7 @@ async def list_members(
     filters = MemberFilters(
         q=q,
         ward=ward,
+        postal_code=postal_code,
         precinct=precinct,
         tag=tag,
         language=language,

@@ -133,12 +133,26 @@ async def update_member(
 
 
 async def delete_member(session: AsyncSession, *, member_id: int, actor: Actor) -> None:
-    """Erase a member: the row is deleted, not hidden."""
+    """Erase a member record for good: the row is deleted, not hidden, and the audit log
+    keeps only its id.
+
+    A login with the same email stays open (closing it is its owner's or an admin's act),
+    and so do its canvass sign-ups; but what the record lent them (her first name, her
+    phone) leaves the activities this node keeps or has yet to send, and this node's own
+    rosters (``canvass.forget_contact_of``).
+    """
     member = await get_member(session, member_id=member_id)
+    user = await accounts.get_user_by_email(session, email=member.email) if member.email else None
+    signups = await canvass.forget_contact_of(session, user=user) if user is not None else 0
     await session.delete(member)
     await session.flush()
     await record(
-        session, actor=actor, action="member.delete", object_type="member", object_id=member_id
+        session,
+        actor=actor,
+        action="member.delete",
+        object_type="member",
+        object_id=member_id,
+        detail={"canvass_signups_forgotten": signups},
     )
 
 

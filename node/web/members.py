@@ -8,18 +8,19 @@ job ends, then the report: how many members were added and updated, or each wron
 
 from __future__ import annotations
 
-from typing import Any
+import re
+from typing import Annotated, Any
 
-from fastapi import Request
+from fastapi import Query, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 from starlette.datastructures import FormData, UploadFile
 
 from node.config import Settings
 from node.deps import RowId, SessionDep, SettingsDep
-from node.errors import NodeError
+from node.errors import InvalidInput, NodeError
 from node.members import csv_io, imports, service
-from node.members.models import Member, MemberCreate, MemberImport, MemberUpdate
+from node.members.models import Member, MemberCreate, MemberImport, MemberUpdate, phone_display
 from node.members.repository import MemberFilters
 from node.web.deps import PageOrganizer, WardQuery
 from node.web.rendering import field_errors, page_router, redirect, render
@@ -28,7 +29,8 @@ router = page_router()
 
 PAGE_SIZE = 50
 REFRESH_SECONDS = 2  # how often a running import's page reloads itself (no script)
-TEXT_FIELDS = ("given_name", "family_name", "email", "phone", "postal_code", "precinct", "notes")
+TEXT_FIELDS = ("given_name", "family_name", "email", "phone", "street_address", "city", "state",
+               "postal_code", "precinct", "notes")  # fmt: skip
 LIST_FIELDS = ("languages", "tags")
 FLAGS = ("sms_opt_in", "share_contact_with_hosts")
 
@@ -52,11 +54,15 @@ def _shown(member: Member | None, values: dict[str, Any] | None = None) -> dict[
         shown = dict(values)
     elif member is not None:
         shown = member.model_dump()
+        shown["phone"] = phone_display(member.phone)
     else:
         shown = {}
     for name in LIST_FIELDS:
         shown[name] = ", ".join(shown.get(name) or [])
     return shown
+
+
+_ZIP_QUERY = re.compile(r"[0-9]{5}(-[0-9]{4})?")
 
 
 @router.get("/members")
@@ -66,10 +72,19 @@ async def members_page(
     session: SessionDep,
     ward: WardQuery,
     q: str = "",
+    zip_code: Annotated[str, Query(alias="zip")] = "",
+    tag: str = "",
     cursor: str | None = None,
 ) -> HTMLResponse:
     del principal
-    filters = MemberFilters(q=q.strip()[:200] or None, ward=ward)
+    zip_code, tag = zip_code.strip(), tag.strip()[:64]
+    if zip_code and not _ZIP_QUERY.fullmatch(zip_code):
+        raise InvalidInput(
+            "A ZIP code is 5 digits (60625), or ZIP+4 (60625-1234).", field=["query", "zip"]
+        )
+    filters = MemberFilters(
+        q=q.strip()[:200] or None, ward=ward, postal_code=zip_code or None, tag=tag or None
+    )
     members, next_cursor = await service.list_members(
         session, filters=filters, limit=PAGE_SIZE, cursor=cursor
     )
@@ -81,9 +96,12 @@ async def members_page(
             "members": members,
             "q": q,
             "ward": ward or "",
-            "searching": bool(filters.q or filters.ward),
+            "zip": zip_code,
+            "tag": tag,
+            "searching": bool(filters.q or filters.ward or filters.postal_code or filters.tag),
             "next_url": next_url,
             "first_page": cursor is None,
+            "phone": phone_display,
         },
     )
 
@@ -102,6 +120,7 @@ def _form_page(
         {
             "member": member,
             "title": f"Edit {_name(member)}" if member else "Add a member",
+            "name": _name(member) if member else "",
             "values": _shown(member, values),
             "errors": errors or {},
         },
@@ -158,6 +177,17 @@ async def edit_member(
             request, member=member, values=values, errors=_errors(exc), status_code=422
         )
     return redirect("/members", notice=f"Saved {_name(member)}.")
+
+
+@router.post("/members/{member_id}/delete")
+async def delete_member(
+    member_id: RowId, principal: PageOrganizer, session: SessionDep
+) -> Response:
+    """Erase the record for good (the edit page asks first)."""
+    member = await service.get_member(session, member_id=member_id)
+    name = _name(member)
+    await service.delete_member(session, member_id=member_id, actor=principal.actor)
+    return redirect("/members", notice=f"Deleted {name}: the record is gone for good.")
 
 
 def _name(member: Member) -> str:

@@ -140,7 +140,7 @@ class TestUpdate:
         assert updated["ward"] == 32
         assert updated["tags"] == ["host"]
         assert updated["email"] is None
-        assert updated["phone"] == FULL["phone"]
+        assert updated["phone"] == "+17735550100"  # stored as E.164
         assert updated["languages"] == FULL["languages"]
         assert updated["updated_at"] > ana["updated_at"]
 

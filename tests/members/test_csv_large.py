@@ -111,7 +111,7 @@ class TestLargeImportThroughTheApi:
         assert {m.ward for m in members} == {33}
         by_email = {m.email: m for m in members}
         assert by_email["person19999@example.org"].given_name == "Person19999"
-        assert by_email["person0@example.org"].phone == "773-555-0000"
+        assert by_email["person0@example.org"].phone == "+17735550000"  # E.164
 
     async def test_a_matched_member_nothing_changes_for_keeps_her_updated_at(
         self, node: TestNode, organizer: httpx.AsyncClient

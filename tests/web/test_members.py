@@ -85,7 +85,7 @@ class TestAddingAndEditing:
         await page.get_by_label("Phone").fill("773-555-0199")
         await page.get_by_role("button", name="Save").click()
         await expect(page.get_by_role("status")).to_have_text("Saved Rosa Parks.")
-        await expect(page.locator("tr", has_text="Rosa Parks")).to_contain_text("773-555-0199")
+        await expect(page.locator("tr", has_text="Rosa Parks")).to_contain_text("(773) 555-0199")
 
     async def test_wrong_fields_are_explained_beside_them_and_nothing_is_added(
         self, node: TestNode, serve: Serve, browser: Browser

@@ -1,0 +1,40 @@
+"""coordinator pages: members' street address
+
+Revision ID: 0018
+Revises: 0014
+Created: 2026-12-08
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0018"
+down_revision = "0014"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    # Existing members have no address yet: empty, as a member added without one.
+    with op.batch_alter_table("member", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("street_address", sa.String(length=200), nullable=False, server_default="")
+        )
+        batch_op.add_column(
+            sa.Column("city", sa.String(length=100), nullable=False, server_default="")
+        )
+        batch_op.add_column(
+            sa.Column("state", sa.String(length=2), nullable=False, server_default="")
+        )
+    with op.batch_alter_table("member", schema=None) as batch_op:
+        for name in ("street_address", "city", "state"):
+            batch_op.alter_column(name, server_default=None)
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("member", schema=None) as batch_op:
+        batch_op.drop_column("state")
+        batch_op.drop_column("city")
+        batch_op.drop_column("street_address")
