@@ -31,6 +31,7 @@ An ended alliance with no agreed scopes is shown to the admin with that reason
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -39,15 +40,17 @@ from federation.handlers import AllianceChange
 from federation.models import AllianceState, Peer
 from federation.outbox import build_activity, enqueue
 from federation.peers import (
+    InvalidTransition,
     apply,
     cancel_shared_deliveries,
     get_peer,
     new_peer,
     refresh_from_document,
+    refusal,
 )
 from federation.policies import ALL_SCOPES
 from federation.runtime import FederationRuntime
-from schemas.activity import Activity, AllianceOffer, AllianceScope
+from schemas.activity import Activity, AllianceOffer, AllianceScope, AllianceStatus
 from schemas.node_document import NodeDocument
 
 
@@ -78,8 +81,13 @@ def check_scopes(scopes: Sequence[str]) -> list[AllianceScope]:
     """The scopes, validated and in canonical order."""
     unknown = sorted(set(scopes) - set(ALL_SCOPES))
     if unknown or not scopes:
+        if not scopes:
+            raise UnknownScope(
+                f"Choose at least one kind of object to share: {', '.join(ALL_SCOPES)} (scopes)."
+            )
         raise UnknownScope(
-            f"Scopes must be some of {', '.join(ALL_SCOPES)}; got {unknown or 'none'}."
+            f"This node does not know the scope {', '.join(unknown)}: choose among "
+            f"{', '.join(ALL_SCOPES)}."
         )
     return [scope for scope in ALL_SCOPES if scope in scopes]  # type: ignore[misc]
 
@@ -239,11 +247,28 @@ async def reject_alliance(
     return peer
 
 
+def _status(
+    runtime: FederationRuntime, peer: Peer, state: Literal["suspended", "active"]
+) -> Activity:
+    """The notice telling ``peer`` how we now hold the alliance (FEDERATION.md 6.6)."""
+    return build_activity(
+        node_id=runtime.node_id,
+        type="Update",
+        object=AllianceStatus(type="AllianceStatus", state=state),
+        to=[peer.node_id],
+    )
+
+
 async def suspend_alliance(
     session: AsyncSession, runtime: FederationRuntime, *, peer: Peer, by: str
 ) -> Peer:
-    """Pause an alliance locally: hold our deliveries to the peer and refuse its activities."""
+    """Pause an alliance: hold our deliveries to the peer and refuse its shared objects.
+
+    The peer is told (``Update`` of an ``AllianceStatus``, the one delivery a suspension lets
+    through), so its admin sees who suspended instead of a silence.
+    """
     previous = apply(peer, "suspended")
+    await _tell(session, runtime, peer, _status(runtime, peer, "suspended"))
     await _changed(session, runtime, peer, event="suspended", previous=previous, by=by)
     return peer
 
@@ -251,10 +276,11 @@ async def suspend_alliance(
 async def resume_alliance(
     session: AsyncSession, runtime: FederationRuntime, *, peer: Peer, by: str
 ) -> Peer:
-    """Lift a suspension: the deliveries held meanwhile go out, in order."""
+    """Lift a suspension: the deliveries held meanwhile go out, in order, then the notice
+    that we resumed."""
     previous = apply(peer, "resumed")
+    await _tell(session, runtime, peer, _status(runtime, peer, "active"))
     await _changed(session, runtime, peer, event="resumed", previous=previous, by=by)
-    runtime.wake_delivery()
     return peer
 
 
@@ -393,3 +419,21 @@ async def receive_leave(
     await _changed(
         session, runtime, peer, event="leave_received", previous=previous, by=peer.node_id
     )
+
+
+async def receive_status(
+    session: AsyncSession, runtime: FederationRuntime, *, activity: Activity, peer: Peer
+) -> None:
+    """The peer suspended or resumed the alliance on its side: our state stays as it is (each
+    side steers its own), and our admin sees it (``Peer.suspended_by_peer_at``)."""
+    status = activity.object
+    if not isinstance(status, AllianceStatus):
+        raise MalformedRequest("An Update about an alliance carries an AllianceStatus object.")
+    if peer.state not in (AllianceState.active, AllianceState.suspended):
+        raise InvalidTransition(refusal(peer.state, "suspended"))
+    suspended = status.state == "suspended"
+    if suspended == (peer.suspended_by_peer_at is not None):
+        return  # told again (its resend, or an older notice): nothing changes
+    peer.suspended_by_peer_at = runtime.clock() if suspended else None
+    event = "suspended_by_peer" if suspended else "resumed_by_peer"
+    await _changed(session, runtime, peer, event=event, previous=peer.state, by=peer.node_id)

@@ -45,6 +45,7 @@ from federation.client import AddressNotAllowed, send_with_deadline
 from federation.errors import FederationError
 from federation.keys import Keyring, NodeKey
 from federation.models import AllianceState, Delivery, DeliveryState, OutboxActivity, Peer
+from federation.peers import SENT_WHILE_SUSPENDED
 from federation.retention import forget_delivered
 from federation.signing import SignatureAuth
 from federation.storage import utcnow
@@ -183,9 +184,18 @@ class DeliveryWorker:
                 .where(col(Delivery.state) == DeliveryState.pending)
                 .exists()
             )
+            # A peer we suspend gets only what a suspension lets through (its notice).
+            has_notice = (
+                select(Delivery.id)
+                .join(OutboxActivity, col(OutboxActivity.id) == col(Delivery.activity_pk))
+                .where(col(Delivery.peer_id) == col(Peer.id))
+                .where(col(Delivery.state) == DeliveryState.pending)
+                .where(col(OutboxActivity.object_type).in_(SENT_WHILE_SUSPENDED))
+                .exists()
+            )
             query = (
                 select(Peer.id)
-                .where(col(Peer.state) != AllianceState.suspended)
+                .where((col(Peer.state) != AllianceState.suspended) | has_notice)
                 .where((col(Peer.next_attempt_at).is_(None)) | (col(Peer.next_attempt_at) <= now))
                 .where((col(Peer.lease_until).is_(None)) | (col(Peer.lease_until) < now))
                 .where(has_pending)
@@ -276,6 +286,10 @@ class DeliveryWorker:
                 .join(Peer, col(Peer.id) == col(Delivery.peer_id))
                 .where(col(Delivery.peer_id) == peer_id)
                 .where(col(Delivery.state) == DeliveryState.pending)
+                .where(
+                    (col(Peer.state) != AllianceState.suspended)
+                    | col(OutboxActivity.object_type).in_(SENT_WHILE_SUSPENDED)
+                )
                 .order_by(col(Delivery.id))
                 .limit(self.batch_size)
             )

@@ -446,6 +446,8 @@ def _authorize(
         return _with_peer(runtime, alliances.receive_leave)
     if kind == ("Update", "KeyRotation"):
         return _with_peer(runtime, _receive_key_rotation)
+    if kind == ("Update", "AllianceStatus"):
+        return _with_peer(runtime, alliances.receive_status)
     check_may_send(state=peer.state, scopes=peer.scopes, object_type=_shared_type(activity))
     handler = runtime.registry.handler_for(activity)
     if handler is None:

@@ -79,6 +79,9 @@ class Peer(SQLModel, table=True):
     message: str | None = Field(default=None, max_length=2000)
     created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
     state_changed_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
+    # Since when the peer says it has suspended the alliance on its side (its AllianceStatus,
+    # FEDERATION.md 6.6); None while it has not, or once it resumed.
+    suspended_by_peer_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
     # Delivery health, per peer.
     consecutive_failures: int = 0
     next_attempt_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))

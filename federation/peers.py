@@ -58,6 +58,10 @@ TRANSITIONS: Final[dict[str, tuple[frozenset[AllianceState | None], AllianceStat
 CONTROL_ACTIVITY_TYPES: Final = frozenset({"Offer", "Accept", "Reject", "Leave"})
 """Activities about the alliance itself: still delivered after the alliance ends."""
 
+SENT_WHILE_SUSPENDED: Final = frozenset({"AllianceStatus"})
+"""Object types delivered to a peer while we suspend the alliance with it (the rest is held):
+the notice that tells it we suspended (FEDERATION.md 6.6)."""
+
 
 def _check_graph() -> None:
     reachable = {target for _, target in TRANSITIONS.values()}
@@ -78,12 +82,43 @@ class InvalidTransition(FederationError):
     code = "alliance_state_conflict"
 
 
+# Why a move is refused, in the words an admin reads (the API's and the page's message), by
+# the state the alliance is in; what they can do instead.
+_IN_STATE: Final[dict[AllianceState | None, str]] = {
+    None: "This node has no alliance with that node yet; offer one first.",
+    S.proposed: "Your offer to that node is still waiting for their admin's answer; wait for "
+    "it, or end the alliance to withdraw the offer.",
+    S.pending: "That node has offered an alliance that waits for your answer: accept or reject it.",
+    S.active: "The alliance with that node is already active.",
+    S.suspended: "The alliance with that node is suspended: resume it to share again, or end it.",
+    S.ended: "The alliance with that node has ended; to work together again, offer a new alliance.",
+}
+_REFUSED: Final[dict[str, str]] = {
+    "offer_sent": "There is nothing to offer.",
+    "accepted": "There is no offer of theirs to accept.",
+    "rejected": "There is no offer of theirs to reject.",
+    "suspended": "Only an active alliance can be suspended.",
+    "resumed": "Only a suspended alliance can be resumed.",
+    "ended": "There is nothing to end.",
+}
+
+
+def refusal(current: AllianceState | None, event: str) -> str:
+    """Why ``event`` cannot happen to an alliance in ``current``, and what to do instead."""
+    why = _REFUSED.get(event, f"This node cannot do '{event}' now.")
+    if event == "offer_sent" and current in (S.active, S.suspended):
+        why = (
+            "There is nothing to offer: to share other kinds of objects, end the alliance and "
+            "offer a new one with them."
+        )
+    return f"{_IN_STATE[current]} {why}"
+
+
 def transition(current: AllianceState | None, event: str) -> AllianceState:
     """The state ``event`` leads to from ``current`` (``None``: no peer row yet)."""
     sources, target = TRANSITIONS[event]
     if current not in sources:
-        shown = current.value if current is not None else "unknown"
-        raise InvalidTransition(f"Cannot do '{event}' on an alliance that is {shown}.")
+        raise InvalidTransition(refusal(current, event))
     return target
 
 
@@ -92,6 +127,8 @@ def apply(peer: Peer, event: str, *, is_new: bool = False) -> AllianceState | No
     previous = None if is_new else peer.state
     peer.state = transition(previous, event)
     peer.state_changed_at = utcnow()
+    if peer.state is S.ended:
+        peer.suspended_by_peer_at = None  # what it said of a suspension no longer holds
     return previous
 
 

@@ -10,6 +10,7 @@ What the receiver checks, in order (the last check is what Mastodon CVE-2024-238
         ->  every id in authored_ids(activity) is under the actor's origin
 
 The object types known so far: ``Event``, ``Alliance`` (the terms of an alliance offer),
+``AllianceStatus`` (the sender suspended or resumed the alliance on its side),
 ``Tombstone`` (what a ``Delete`` leaves, so a late ``Update`` cannot resurrect an object) and
 ``KeyRotation`` (a new key, announced signed with the old one).
 """
@@ -50,6 +51,18 @@ class AllianceOffer(WireModel):
     """The object kinds the offering node will share."""
     message: Text | None = Field(default=None, max_length=2000)
     """A note for the receiving admin."""
+
+
+class AllianceStatus(WireModel):
+    """The sender's side of an alliance, carried by ``Update`` (FEDERATION.md 6.6): its admin
+    suspended it (``suspended``: it holds what it sends and refuses the receiver's shared
+    objects until it resumes) or resumed it (``active``). The receiver's own state does not
+    change; it shows its admin that the peer suspended, so nobody wonders why nothing comes."""
+
+    type: Literal["AllianceStatus"]
+    """The object type."""
+    state: Literal["suspended", "active"]
+    """The alliance as the sender now holds it."""
 
 
 class Tombstone(WireModel):
@@ -96,6 +109,7 @@ an activity with one of them in its logs only while it needs it (FEDERATION.md s
 EmbeddedObject = Annotated[
     Event
     | AllianceOffer
+    | AllianceStatus
     | Tombstone
     | KeyRotation
     | CanvassCall

@@ -47,6 +47,11 @@ class AlliancePublic(BaseModel):
     )
     message: str | None
     state_changed_at: datetime
+    suspended_by_peer_at: datetime | None = Field(
+        description="Since when the peer says it has suspended the alliance on its side "
+        "(FEDERATION.md 6.6): it holds what it sends and refuses what this node sends, which "
+        "waits here and is retried. Null when it has not, or once it resumed."
+    )
     reason: str | None = Field(
         description="Why the alliance is in this state, when the state alone does not say: "
         "an alliance that ended because the two offers shared no scope (`scopes` is then empty)."

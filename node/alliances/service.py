@@ -145,6 +145,7 @@ async def describe(session: AsyncSession, peers: Sequence[Peer]) -> list[Allianc
             key_fingerprints=[jwk["kid"] for jwk in peer.keys.get("keys", [])],
             message=peer.message,
             state_changed_at=peer.state_changed_at,
+            suspended_by_peer_at=peer.suspended_by_peer_at,
             reason=alliances.ended_reason(peer),
             delivery=DeliveryHealth(
                 queued=counts.get((peer.id or 0, DeliveryState.pending), 0),

@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from federation.errors import FederationError
 from federation.models import AllianceState
+from federation.peers import refusal
 from federation.policies import ALL_SCOPES
 from federation.runtime import FederationRuntime
 from node.alliances import service
@@ -41,10 +42,13 @@ SCOPE_LABELS = {
 DONE = {
     "accept": "Alliance with {} accepted: you now share what it covers.",
     "reject": "Offer from {} rejected.",
-    "suspend": "Alliance with {} suspended: deliveries wait until you resume it.",
-    "resume": "Alliance with {} resumed.",
+    "suspend": "Alliance with {} suspended: what you send them waits until you resume it, "
+    "and they are told.",
+    "resume": "Alliance with {} resumed: what waited goes out now, and they are told.",
     "end": "Alliance with {} ended.",
 }
+EVENTS = {"accept": "accepted", "reject": "rejected", "suspend": "suspended",
+          "resume": "resumed", "end": "ended"}  # fmt: skip
 
 
 def _runtime(request: Request) -> FederationRuntime:
@@ -80,10 +84,15 @@ async def _page(
     status_code: int = 200,
 ) -> HTMLResponse:
     alliances = await service.all_alliances(session)
+    settings = request.app.state.settings
+    runtime = _runtime(request)
     return render(
         request,
         "alliances.html",
         {
+            "own_name": settings.name,
+            "own_url": settings.public_url,
+            "own_fingerprints": [key.kid for key in runtime.keyring().published()],
             "groups": _groups(alliances),
             "alliances": alliances,
             "actions": ACTIONS,
@@ -156,12 +165,8 @@ async def act(
 ) -> Response:
     peer = await service.find_peer(session, ref=str(peer_id))
     if action not in ACTIONS[peer.state]:
-        return await _page(
-            request,
-            session,
-            error=f"The alliance with {peer.name} is {peer.state.value}: it cannot {action}.",
-            status_code=409,
-        )
+        why = refusal(peer.state, EVENTS.get(action, action)).replace("that node", peer.name)
+        return await _page(request, session, error=why, status_code=409)
     await service.act(
         session, _runtime(request), ref=str(peer_id), action=action, actor=principal.actor
     )

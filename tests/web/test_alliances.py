@@ -76,6 +76,8 @@ class TestAnsweringAnOffer:
         assert await state_seen_by(b, a) == "suspended"
         await page.get_by_role("button", name="Resume alliance with 30th United").click()
         await expect(ally).to_contain_text("Active")
+        await deliver_all(a, b)  # the notices telling 30th United of both
+        await page.reload()
         # Nothing waits for 30th United, so there is nothing to retry...
         retry = page.get_by_role("button", name="Retry deliveries to 30th United")
         await expect(retry).to_have_count(0)

@@ -1,4 +1,4 @@
-"""coordinator pages: members' street address
+"""coordinator pages: members' street address, and a suspension the peer told us of
 
 Revision ID: 0018
 Revises: 0014
@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
+
+import federation.storage
 
 revision = "0018"
 down_revision = "0014"
@@ -31,9 +33,20 @@ def upgrade() -> None:
     with op.batch_alter_table("member", schema=None) as batch_op:
         for name in ("street_address", "city", "state"):
             batch_op.alter_column(name, server_default=None)
+    # Set while the peer has told us it suspended the alliance (FEDERATION.md 6.6).
+    with op.batch_alter_table("peer", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column(
+                "suspended_by_peer_at",
+                federation.storage.UTCDateTime(timezone=True),
+                nullable=True,
+            )
+        )
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("peer", schema=None) as batch_op:
+        batch_op.drop_column("suspended_by_peer_at")
     with op.batch_alter_table("member", schema=None) as batch_op:
         batch_op.drop_column("state")
         batch_op.drop_column("city")
