@@ -1,7 +1,7 @@
 """coordinator pages: members' street address, and a suspension the peer told us of
 
-Revision ID: 0018
-Revises: 0014
+Revision ID: 0019
+Revises: 0018
 Created: 2026-12-08
 """
 
@@ -12,8 +12,8 @@ from alembic import op
 
 import federation.storage
 
-revision = "0018"
-down_revision = "0014"
+revision = "0019"
+down_revision = "0018"
 branch_labels = None
 depends_on = None
 
