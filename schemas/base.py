@@ -196,7 +196,7 @@ def problem_in_words(error: Mapping[str, Any]) -> str:
     if message.startswith("value is not a valid email address: "):
         reason = message.removeprefix("value is not a valid email address: ")
         return f"Enter an email address such as name@example.org ({reason.rstrip('.')})."
-    return message[:1].upper() + message[1:]
+    return message
 
 
 MAX_WIRE_INTEGER = 2**31 - 1

@@ -84,7 +84,7 @@ class TestMessagesInPlainWords:
     async def test_an_end_before_the_start_is_the_end_fields_problem(self, node) -> None:
         error = await self.post_event(node, end_date="2026-12-08T17:00:00-06:00")
         assert error["message"] == (
-            "end_date: The end must not be before the start: set end_date to start_date or later."
+            "end_date: The end is before the start: choose an end at or after the start."
         )
         [detail] = error["details"]
         assert detail["loc"] == ["body", "end_date"]

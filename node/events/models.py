@@ -71,7 +71,7 @@ class Visibility(enum.StrEnum):
 
 
 DEFAULT_TIMEZONE = "America/Chicago"
-END_BEFORE_START = "The end must not be before the start: set end_date to start_date or later."
+END_BEFORE_START = "The end is before the start: choose an end at or after the start."
 # A forgotten `visibility` must not publish an event to the open web (anonymous API, ICS
 # feed), and `private` would hide it from the members and allies it is usually meant for.
 DEFAULT_VISIBILITY = Visibility.coalition
@@ -289,9 +289,7 @@ class EventCreate(BaseModel):
         # A field check, not a model check: the error is then the end field's, shown beside it.
         start = info.data.get("start_date")
         if start is not None and end < start:
-            raise ValueError(
-                "The end must not be before the start: set end_date to start_date or later."
-            )
+            raise ValueError(END_BEFORE_START)
         return end
 
 

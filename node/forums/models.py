@@ -29,6 +29,7 @@ from sqlmodel import Field, SQLModel
 from federation.storage import enum_column, utc_column, utcnow
 from node.events.models import (
     DEFAULT_TIMEZONE,
+    END_BEFORE_START,
     Capacity,
     Description,
     EventStatus,
@@ -201,9 +202,7 @@ class ForumCreate(BaseModel):
         # A field check, not a model check: the error is then the end field's, shown beside it.
         start = info.data.get("start_date")
         if start is not None and end < start:
-            raise ValueError(
-                "The end must not be before the start: set end_date to start_date or later."
-            )
+            raise ValueError(END_BEFORE_START)
         return end
 
 

@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from node.errors import InvalidInput
 from node.events.models import (
     DEFAULT_TIMEZONE,
+    END_BEFORE_START,
     MAX_OCCURRENCES,
     Event,
     EventType,
@@ -192,8 +193,8 @@ def plain_errors(exc: ValidationError) -> dict[str, str]:
         message = problem_in_words(error)
         if name == "form":
             name, message = _whole_form(message)
-        else:
-            message = _PLAIN.get(name, message.removeprefix("Value error, "))
+        elif message != END_BEFORE_START:  # the one rule between two fields, already in words
+            message = _PLAIN.get(name, message)
         errors.setdefault(name, message)
     return errors
 
@@ -204,7 +205,7 @@ def form_name(api_name: str) -> str:
 
 def _whole_form(message: str) -> tuple[str, str]:
     if "end_date" in message:
-        return "end", "The end is before the start: choose an end after the start."
+        return "end", END_BEFORE_START
     if "count" in message:
         return "count", "Give how many times it happens or its last date: one of them, not both."
     return "form", message.removeprefix("Value error, ")
@@ -214,10 +215,7 @@ def service_error(exc: InvalidInput) -> dict[str, str]:
     """A refusal of the service, beside the field it is about."""
     loc = [str(part) for part in (exc.details[0].loc if exc.details else []) if part != "body"]
     name = form_name(loc[0] if loc else "")
-    message = exc.message
-    if message.startswith("end_date must not be before start_date"):
-        message = "The end is before the start: choose an end after the start."
-    return {name: message}
+    return {name: exc.message}
 
 
 def merged(first: dict[str, str], then: dict[str, str]) -> dict[str, str]:

@@ -121,7 +121,7 @@ class TestPostingACall:
         await page.locator("#f-end_0").fill(start.replace("T10", "T09"))
         await page.locator("#f-capacity_0").fill("8")
         await page.get_by_role("button", name="Post the call").click()
-        await expect(page.get_by_role("alert")).to_contain_text("shift 1")
+        await expect(page.get_by_role("alert")).to_contain_text("Shift 1")
         await page.locator("#f-end_0").fill(start.replace("T10", "T13"))
         await page.locator("#f-start_1").fill(start.replace("T10", "T14"))
         await page.locator("#f-end_1").fill(start.replace("T10", "T17"))

@@ -120,7 +120,7 @@ class TestEditingEachList:
             {"title": "Book the hall", "owner": ward30.url, "due_date": "2030-01-20T12:00"},
         )
         assert "Task “Book the hall” saved." in page
-        assert "Book the hall · due Sun 20 Jan 2030, 12:00" in page
+        assert "Book the hall · due Sun, Jan 20, 2030, 12:00 pm CST" in page
         await posted(client, f"{base}/{livestream['id']}/move", {"direction": "up"})
         await posted(client, f"{base}/{room['id']}/remove")
         plan = await plan_on(origin, forum["object_id"])

@@ -107,9 +107,9 @@ class TestEachBadValueIsNamed:
     @pytest.mark.parametrize(
         ("path", "status", "says"),
         [
-            (f"/members/{HUGE}/edit", 422, "less than or equal to"),
-            ("/members/abc/edit", 422, "valid integer"),
-            ("/members/0/edit", 422, "greater than or equal to 1"),
+            (f"/members/{HUGE}/edit", 422, "Use a number no larger than"),
+            ("/members/abc/edit", 422, "Enter a whole number"),
+            ("/members/0/edit", 422, "Use a number of at least 1"),
             ("/canvass/a%00b", 400, "NUL character"),
             ("/forums/%00", 400, "NUL character"),
             ("/endorsements/%00", 400, "NUL character"),
