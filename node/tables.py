@@ -11,6 +11,7 @@ from node.mail import models as mail_models
 from node.members import models as members_models
 from node.partners import models as partners_models
 from node.profile import models as profile_models
+from node.rsvps import models as rsvps_models
 from node.webhooks import models as webhooks_models
 
 __all__ = [
@@ -25,5 +26,6 @@ __all__ = [
     "members_models",
     "partners_models",
     "profile_models",
+    "rsvps_models",
     "webhooks_models",
 ]

@@ -36,6 +36,8 @@ from node.events.models import (
 )
 from node.events.repository import EventFilters
 from node.pagination import paginate
+from node.rsvps import service as rsvps
+from node.rsvps.messages import Snapshot
 from node.webhooks import triggers as webhooks
 
 
@@ -154,6 +156,7 @@ async def update_event(
     """Apply the fields sent. A request that changes nothing does not bump the version: allies
     would otherwise receive updates that carry no news."""
     event = await writable_event(session, event_id=event_id, settings=settings)
+    before = Snapshot.of(event)
     changes = _stored_values(data.model_dump(exclude_unset=True))
     start = changes.get("start_date", event.start_date)
     end = changes.get("end_date", event.end_date)
@@ -176,6 +179,7 @@ async def update_event(
     if "wards" in changed:
         await repository.replace_event_wards(session, event_id=event.id, wards=event.wards)
     await _touch(session, event, was_shared=was_shared, settings=settings)
+    await rsvps.tell_attendees(session, event=event, before=before, settings=settings)
     change = webhooks.event_change(event, new=False, was_cancelled=was_cancelled)
     await webhooks.notify(session, event_type=change, object=event)
     await record(
@@ -203,9 +207,11 @@ async def cancel_event(
     event = await writable_event(session, event_id=event_id, settings=settings)
     if event.status == EventStatus.cancelled:
         return event
+    before = Snapshot.of(event)
     event.status = EventStatus.cancelled
     event.cancellation_reason = reason.strip()
     await _touch(session, event, was_shared=sharing.is_shared(event), settings=settings)
+    await rsvps.tell_attendees(session, event=event, before=before, settings=settings)
     await webhooks.notify(session, event_type="event.cancelled", object=event)
     await record(
         session,
@@ -224,8 +230,10 @@ async def delete_event(
     """Leave a tombstone: the row stays with its ids and a higher version, marked deleted."""
     event = await writable_event(session, event_id=event_id, settings=settings)
     was_shared = sharing.is_shared(event)
+    before = Snapshot.of(event)
     event.deleted_at = utcnow()
     await _touch(session, event, was_shared=was_shared, settings=settings)
+    await rsvps.tell_attendees(session, event=event, before=before, settings=settings, deleted=True)
     await record(
         session,
         actor=actor,

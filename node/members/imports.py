@@ -72,6 +72,7 @@ _NEW_MEMBER_DEFAULTS: dict[str, Any] = {
     "sms_opt_in": False,
     "share_contact_with_hosts": False,
     "notes": "",
+    "source": "",
 }
 
 Progress = Callable[[int], Awaitable[None]]

@@ -35,6 +35,7 @@ PRECINCT_MAX = 16
 NOTES_MAX = 4000
 LIST_ITEM_MAX = 64
 LIST_MAX_ITEMS = 50
+SOURCE_MAX = 32
 
 _ZIP = re.compile(r"\d{5}(-\d{4})?")
 # USPS codes: the states, DC, the territories, and the military "states".
@@ -77,6 +78,9 @@ class Member(SQLModel, table=True):
     share_contact_with_hosts: bool = False
     joined_date: date = Field(default_factory=today)
     notes: str = Field(default="", max_length=NOTES_MAX)
+    # How the record came to be: "" when an organizer entered or imported it, "rsvp" when
+    # a neighbour RSVPed to an event with an email the node did not know.
+    source: str = Field(default="", max_length=SOURCE_MAX)
     created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
     updated_at: datetime = Field(default_factory=utcnow, sa_column=utc_column(index=True))
 
@@ -247,6 +251,7 @@ class MemberPublic(BaseModel):
     share_contact_with_hosts: bool
     joined_date: date
     notes: str
+    source: str = PydanticField(description='"rsvp" for a record made by an RSVP; else "".')
     created_at: datetime
     updated_at: datetime
 

@@ -33,6 +33,7 @@ from node.members.models import (
 )
 from node.members.repository import MemberFilters
 from node.pagination import paginate
+from node.rsvps import service as rsvps
 
 
 class MemberNotFound(NotFound):
@@ -214,6 +215,7 @@ async def erase_me(
             "You are this node's last admin; make another admin before erasing your account."
         )
     withdrawn = await canvass.withdraw_everything(session, user=user, settings=settings)
+    rsvps_deleted = await rsvps.forget(session, email=user.email, settings=settings)
     members = await _members_of(session, user=user)
     member_ids = [m.id for m in members]
     for member in members:
@@ -231,7 +233,11 @@ async def erase_me(
         action="account.erase",
         object_type="user",
         object_id=user.id,
-        detail={"member_ids": member_ids, "canvass_signups": [w.id for w in withdrawn]},
+        detail={
+            "member_ids": member_ids,
+            "canvass_signups": [w.id for w in withdrawn],
+            "rsvps_deleted": rsvps_deleted,
+        },
     )
     return ErasureReceipt(
         members_erased=len(members), account_closed=True, canvass_signups_withdrawn=withdrawn

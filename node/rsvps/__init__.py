@@ -1,0 +1,1 @@
+"""RSVPs to this node's events: personal data that stays on this node."""
