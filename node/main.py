@@ -44,6 +44,7 @@ from node.partners.auth import partner_limiter
 from node.partners.routes import PARTNER_ROUTERS
 from node.profile.router import router as profile_router
 from node.web import api_docs
+from node.web.event_page import rsvp_limiter
 from node.web.rendering import STATIC_DIR, error_page
 from node.web.routes import PAGE_ROUTERS
 from node.webhooks.router import admin_router as webhooks_admin_router
@@ -113,6 +114,7 @@ def create_app(
     )
     install_error_handlers(app, html_page=_error_page)
     app.state.partner_limiter = partner_limiter(settings)
+    app.state.rsvp_limiter = rsvp_limiter()
 
     def limit_for(path: str) -> int:
         if path == INBOX_PATH:

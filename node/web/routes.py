@@ -8,6 +8,7 @@ from node.web import (
     account,
     accounts,
     alliances,
+    attendees,
     auth,
     calendar,
     calendar_feed,
@@ -16,6 +17,7 @@ from node.web import (
     endorsement_forms,
     endorsements,
     events,
+    event_page,
     forum_forms,
     forums,
     mail,
@@ -24,6 +26,7 @@ from node.web import (
     profile_settings,
     public_home,
     votes,
+    rsvp_page,
 )
 
 PAGE_ROUTERS: tuple[APIRouter, ...] = (
@@ -46,4 +49,8 @@ PAGE_ROUTERS: tuple[APIRouter, ...] = (
     votes.router,
     accounts.router,
     account.router,
+    # After any /events/new or /events/{id}/edit page: /events/{id} takes any id.
+    attendees.router,
+    event_page.router,
+    rsvp_page.router,
 )
