@@ -18,12 +18,14 @@ either node (activity logs included) names them.
 
 from __future__ import annotations
 
+import logging
 import re
 import typing
 from dataclasses import dataclass, field
 from datetime import timedelta
 
 import httpx
+import pytest
 import sqlalchemy as sa
 from sqlmodel import SQLModel, select
 
@@ -32,13 +34,14 @@ from federation.storage import utcnow
 from node import tables  # noqa: F401 -- every table, for the scans of whole databases
 from node.accounts.models import Role
 from node.canvass.models import CanvassShift
+from node.mail.models import MailMessage
 from node.members.models import Member
 from node.webhooks.models import WebhookDelivery, WebhookEventType
 from tests.canvass.helpers import coalition, my_signups, post_call, relay, replica, sign_up
 from tests.forums.test_lifecycle import forum_body, plan_on
 from tests.nodes import NodeFactory, TestNode, deliver_all
 from tests.partners.helpers import ALL_SCOPES, partner_client
-from tests.web.page_client import page_client
+from tests.web.page_client import anonymous, page_client
 
 WARDS = ("ward33", "ward30", "ward35", "ward40")
 
@@ -525,3 +528,142 @@ class TestErasureForgetsHerEverywhere:
         ] == [(host.url, False)]
         assert await deliver_all(host, ward30) == 0
         assert named([ana], await stored_rows(ward30)) == []
+
+
+class TestRsvpsStayHome:
+    """An RSVP is personal data like a member record: it stays on the host node. Allies hold
+    the event, partners and webhooks hear of it, and none of them gets a name, an email or a
+    phone of anyone who RSVPed, not even of one who agreed to share with co-hosts."""
+
+    async def test_no_rsvp_reaches_an_ally_a_partner_a_webhook_or_a_log_line(
+        self, nodes: NodeFactory, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        caplog.set_level(
+            logging.INFO
+        )  # what a node logs at (`log_level`); DEBUG is the drivers' own
+        traffic = record_traffic(nodes)
+        host, ward30, ward35 = await coalition(nodes, "ward33", "ward30", "ward35")
+        leaks = Leaks()
+        for node in (host, ward30, ward35):
+            await subscribe_to_everything(node)
+        organizer = await host.as_role(Role.organizer)
+        # Given a public event, shared with the ally, and a forum co-hosted with it
+        start = utcnow() + timedelta(days=9)
+        created = await organizer.post(
+            "/api/v1/events",
+            json={
+                "title": "Block party",
+                "start_date": start.isoformat(),
+                "end_date": (start + timedelta(hours=2)).isoformat(),
+                "event_type": "SOCIAL",
+                "visibility": "public",
+                "capacity": 2,
+            },
+        )
+        assert created.status_code == 201, created.text
+        event = created.json()
+        forum = await organizer.post(
+            "/api/v1/forums",
+            json=forum_body([ward30.url, ward35.url], host.url, visibility="public"),
+        )
+        assert forum.status_code == 201, forum.text
+        await deliver_all(host, ward30, ward35)
+        # When neighbours RSVP without accounts: one sharing with co-hosts, one on the
+        # waitlist, one who changes her details, one who cancels, and a walk-in
+        people = [leaks.person(host, kind) for kind in ("shares", "keeps", "waits", "walks")]
+        sharer, keeper, waiter, walker = people
+        neighbour = anonymous(host)
+        links = {}
+        for person, target in ((sharer, event), (keeper, event), (waiter, event)):
+            answer = await neighbour.post(
+                f"/events/{target['id']}/rsvp",
+                data={
+                    "name": f"{person.given_name} {person.family_name}",
+                    "email": person.email,
+                    "phone": person.phone,
+                    "texts_ok": "true",
+                    "share_with_co_hosts": "true" if person is sharer else "",
+                },
+            )
+            assert answer.status_code == 303, answer.text
+            links[person.tag] = answer.headers["location"]
+        forum_rsvp = await neighbour.post(
+            f"/events/{forum.json()['event_id']}/rsvp",
+            data={
+                "name": sharer.given_name,
+                "email": sharer.email,
+                "phone": sharer.phone,
+                "share_with_co_hosts": "true",
+            },
+        )
+        assert forum_rsvp.status_code == 303
+        await neighbour.post(links[sharer.tag], data={"name": sharer.given_name})
+        await neighbour.post(links[keeper.tag] + "/cancel")  # the waiter takes her place
+        door = await page_client(host, role=Role.organizer)
+        walked = await door.post(
+            f"/events/{event['id']}/attendees/walk-in",
+            {"name": walker.given_name, "email": walker.email, "phone": walker.phone},
+        )
+        assert walked.status_code == 303
+        # ... and the event moves, then is cancelled: allies, partners and webhooks hear of it
+        later = start + timedelta(days=1)
+        moved = await organizer.patch(
+            f"/api/v1/events/{event['id']}",
+            json={
+                "start_date": later.isoformat(),
+                "end_date": (later + timedelta(hours=2)).isoformat(),
+            },
+        )
+        assert moved.status_code == 200
+        assert (await organizer.post(f"/api/v1/events/{event['id']}/cancel")).status_code == 200
+        await deliver_all(host, ward30, ward35)
+        await host.app.state.mail.run_once()
+
+        # Then the flows did happen: the host's organizers see everyone, the mail went out
+        attendees = await door.get(f"/events/{event['id']}/attendees")
+        for person in (sharer, waiter, walker):  # the keeper cancelled
+            assert person.given_name in attendees.text
+        async with host.session() as session:
+            sent = (await session.execute(select(MailMessage))).scalars().all()
+        assert {row.kind for row in sent} >= {"rsvp_confirmed", "rsvp_promoted", "event_changed"}
+        assert len([1 for destination, _ in traffic if destination == "ward30.test"]) >= 3
+
+        # But nothing of any of them left the host
+        problems = named(people, [("a request to " + d, body) for d, body in traffic])
+        for node in (host, ward30, ward35):
+            problems += named(people, await activity_bodies(node))
+            problems += named(people, [("a webhook", p) for p in await webhook_payloads(node)])
+        for ally in (ward30, ward35):
+            problems += named(people, await stored_rows(ally))
+        partner = await partner_client(host, ALL_SCOPES)
+        for path in (
+            "/api/v1/partner/events",
+            f"/api/v1/partner/events/{event['id']}",
+            "/api/v1/partner/forums",
+        ):
+            answer = await partner.get(path)
+            assert answer.status_code == 200, answer.text
+            problems += named(people, [(f"partner GET {path}", answer.text)])
+        for node in (host, ward30, ward35):
+            for role in (Role.member, Role.organizer, Role.admin):
+                client = await node.as_role(role)
+                for path in ("/api/v1/events", "/api/v1/forums"):
+                    answer = await client.get(path)
+                    problems += named(people, [(f"{node.name} GET {path}", answer.text)])
+        # ... and no log line of the node names them (nor holds a private link's secret);
+        # httpx's lines are the test clients' own, the neighbour's browser as it were
+        lines = [
+            record.getMessage() + " " + str(record.__dict__)
+            for record in caplog.records
+            if record.name != "httpx"
+        ]
+        assert any("/rsvp/[redacted]" in line for line in lines)  # request lines are there
+        problems += named(people, [("a log line", line) for line in lines])
+        secrets_in_logs = [
+            line for line in lines for link in links.values() if link.split("/")[-1] in line
+        ]
+        assert problems == []
+        assert secrets_in_logs == []
+        # ... and the public page shows counts, never names
+        public = await anonymous(host).get(f"/events/{event['id']}")
+        assert named(people, [("the public page", public.text)]) == []
