@@ -431,9 +431,17 @@ class EventPublic(BaseModel):
     cancellation_reason: str | None = PydanticField(
         description="Why the event was cancelled, when its organizer said so."
     )
+    rsvp_count: int | None = PydanticField(
+        default=None,
+        description="How many are going (RSVPs and walk-ins) to one of this node's events; null "
+        "for allies' events, whose RSVPs stay on their own node. A count only: who RSVPed "
+        "never leaves the organizers' pages.",
+    )
 
     @classmethod
-    def from_event(cls, event: Event, *, origins: Mapping[str, Origin]) -> EventPublic:
+    def from_event(
+        cls, event: Event, *, origins: Mapping[str, Origin], rsvp_count: int | None = None
+    ) -> EventPublic:
         origin = origins.get(event.origin, Origin(name=event.origin, relation="former_ally"))
         return cls(
             id=event.id,
@@ -460,6 +468,7 @@ class EventPublic(BaseModel):
             modified_date=event.updated_at,
             series_id=event.series_id,
             cancellation_reason=event.cancellation_reason,
+            rsvp_count=rsvp_count,
         )
 
 

@@ -28,6 +28,7 @@ from node.events.models import (
 )
 from node.events.repository import EventFilters
 from node.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, next_link
+from node.rsvps import service as rsvps
 
 router = APIRouter(prefix="/api/v1/events", tags=["events"], responses=ERROR_RESPONSES)
 feeds = APIRouter(tags=["feeds"], responses=ERROR_RESPONSES)
@@ -68,7 +69,7 @@ async def create_event(
     """
     event = await service.create_event(session, data=body, actor=principal.actor, settings=settings)
     response.headers["Location"] = f"{router.prefix}/{event.id}"
-    return EventPublic.from_event(event, origins=await sharing.origins(session, settings=settings))
+    return await _public(session, event, settings=settings)
 
 
 @router.post("/series", response_model=SeriesPublic, status_code=201)
@@ -168,8 +169,12 @@ async def list_events(
         cursor=cursor,
     )
     known = await sharing.origins(session, settings=settings)
+    going = await _going(session, events, settings=settings)
     return Page[EventPublic](
-        items=[EventPublic.from_event(event, origins=known) for event in events],
+        items=[
+            EventPublic.from_event(event, origins=known, rsvp_count=going.get(event.id))
+            for event in events
+        ],
         next_cursor=next_cursor,
         next=next_link(request, next_cursor),
     )
@@ -198,7 +203,22 @@ async def get_event(
     event = await service.get_event(
         session, event_id=event_id, role=principal.role if principal else None
     )
-    return EventPublic.from_event(event, origins=await sharing.origins(session, settings=settings))
+    return await _public(session, event, settings=settings)
+
+
+async def _public(session: AsyncSession, event: Event, *, settings: Settings) -> EventPublic:
+    going = await _going(session, [event], settings=settings)
+    known = await sharing.origins(session, settings=settings)
+    return EventPublic.from_event(event, origins=known, rsvp_count=going.get(event.id))
+
+
+async def _going(
+    session: AsyncSession, events: list[Event], *, settings: Settings
+) -> dict[str, int]:
+    """How many are going to each of this node's own ``events`` (0 when nobody yet)."""
+    own = [event.id for event in events if event.origin == settings.public_url]
+    counts = await rsvps.counts_of(session, event_ids=own)
+    return {event_id: counts[event_id].going if event_id in counts else 0 for event_id in own}
 
 
 @router.patch("/{event_id}", response_model=EventPublic, responses={**NOT_FOUND, **CONFLICT})
@@ -213,7 +233,7 @@ async def update_event(
     event = await service.update_event(
         session, event_id=event_id, data=body, actor=principal.actor, settings=settings
     )
-    return EventPublic.from_event(event, origins=await sharing.origins(session, settings=settings))
+    return await _public(session, event, settings=settings)
 
 
 @router.post("/{event_id}/cancel", response_model=EventPublic, responses={**NOT_FOUND, **CONFLICT})
@@ -233,7 +253,7 @@ async def cancel_event(
         settings=settings,
         reason=body.reason if body else "",
     )
-    return EventPublic.from_event(event, origins=await sharing.origins(session, settings=settings))
+    return await _public(session, event, settings=settings)
 
 
 @router.delete(

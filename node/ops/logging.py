@@ -24,30 +24,20 @@ from node.accounts.models import FEED_SECRET_PREFIX, INVITATION_PREFIX, RESET_PR
 _RESERVED = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "color_message"}
 
 
-<<<<<<< HEAD
 _SECRET_IN_PATH = re.compile(
     "(?P<prefix>"
     + "|".join(re.escape(p) for p in (FEED_SECRET_PREFIX, INVITATION_PREFIX, RESET_PREFIX))
     + r")[^/]*"
 )
-
-
-def redact_path(path: str) -> str:
-    """``path`` as a log may show it: a feed secret, invitation or reset token in it (on any
-    route, even a mistyped one) is replaced."""
-    return _SECRET_IN_PATH.sub(r"\g<prefix>[redacted]", path)
-=======
-_FEED_SECRET = re.compile(re.escape(FEED_SECRET_PREFIX) + r"[^/]*")
 # An RSVP's private link (``/rsvp/<secret>``, see ``node.rsvps.service``) is a credential too.
 _RSVP_LINK = re.compile(r"^/rsvp/[^/]+")
 
 
 def redact_path(path: str) -> str:
-    """``path`` as a log may show it: a feed secret or an RSVP link's secret in it (on any
-    route, even a mistyped one) is replaced."""
+    """``path`` as a log may show it: a feed secret, invitation or reset token, or an RSVP
+    link's secret in it (on any route, even a mistyped one) is replaced."""
     path = _RSVP_LINK.sub("/rsvp/[redacted]", path)
-    return _FEED_SECRET.sub(FEED_SECRET_PREFIX + "[redacted]", path)
->>>>>>> a2f62c3 (Event page, RSVP form, private RSVP page and attendees with check-in (issue 14))
+    return _SECRET_IN_PATH.sub(r"\g<prefix>[redacted]", path)
 
 
 class JsonFormatter(logging.Formatter):

@@ -14,8 +14,9 @@ from sqlmodel import select
 from node.accounts.models import Role
 from node.members.models import Member
 from node.rsvps.models import RsvpState
+from tests.canvass.helpers import coalition
 from tests.events import EVENTS, soon
-from tests.nodes import TestNode
+from tests.nodes import TestNode, deliver_all
 from tests.rsvps import mails, private_link, public_event, rsvp, rsvps_of, text_of
 from tests.web.page_client import anonymous
 
@@ -372,3 +373,27 @@ class TestErasure:
         assert answer.status_code == 200, answer.text
         [bea] = await rsvps_of(node, event)
         assert (bea.email, bea.state) == ("bea@example.org", RsvpState.going)
+
+
+class TestTheApiShowsCountsOnly:
+    async def test_an_event_says_how_many_are_going_and_never_who(self, nodes) -> None:  # type: ignore[no-untyped-def]
+        host, ward30 = await coalition(nodes, "ward33", "ward30")
+        event = await public_event(host, capacity=1)
+        client = anonymous(host)
+        await rsvp(client, event, phone="773-555-0101")
+        await rsvp(client, event, name="Bea", email="bea@example.org")  # waiting: not counted
+        await deliver_all(host, ward30)
+
+        one = await anonymous(host).get(f"{EVENTS}/{event['id']}")
+        listed = await (await host.as_role(Role.member)).get(EVENTS)
+        at_the_ally = await (await ward30.as_role(Role.organizer)).get(EVENTS)
+
+        assert one.json()["rsvp_count"] == 1
+        assert [e["rsvp_count"] for e in listed.json()["items"]] == [1]
+        for answer in (one, listed, at_the_ally):
+            assert "ana@example.org" not in answer.text
+            assert "Ana Diaz" not in answer.text
+            assert "773-555-0101" not in answer.text
+        [replica] = at_the_ally.json()["items"]
+        assert replica["object_id"] == event["object_id"]
+        assert replica["rsvp_count"] is None  # its RSVPs are on the host
