@@ -116,6 +116,7 @@ class TestFirstRun:
             "19 events (13 public, 6 coalition; 19 posted now), 6 of them one weekly series"
             in run.flow("events")
         )
+        assert "6 RSVPs from neighbours to" in run.flow("events")
         assert "ratified on 5/5 nodes, 5/5 signatures verified on each" in run.flow("endorsement")
         forum = run.flow("forum")
         assert "4 co-hosts accepted on all 5 nodes" in forum

@@ -23,6 +23,7 @@ from node.demo.coalition import (
     Organization,
     alliances,
 )
+from node.demo.rsvps import rsvp_to
 from node.demo.story import Story
 
 EVENTS = "/api/v1/events"
@@ -139,8 +140,10 @@ async def flow(story: Story) -> str:
     public = sum(1 for samples in SAMPLES.values() for s in samples if s[2] == "public")
     public += WEEKLY_TIMES
     how = f"{created} posted now" if created else "all from an earlier run"
+    rsvps = await rsvp_to(story, await held(story, WARD33))
     return (
         f"{total} events ({public} public, {total - public} coalition; {how}), "
         f"{WEEKLY_TIMES} of them one weekly series; "
-        f"{replicas} replicas held by allies, every ally holds every event"
+        f"{replicas} replicas held by allies, every ally holds every event; "
+        f"{rsvps} RSVPs from neighbours to {WARD33.short}'s public events"
     )
