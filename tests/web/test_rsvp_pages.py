@@ -156,6 +156,20 @@ class TestWhoSeesWhich:
         assert (await member.get(f"/events/{event['id']}")).status_code == 404
         assert (await organizer.get(f"/events/{event['id']}")).status_code == 200
 
+    async def test_a_logged_in_member_rsvps_to_a_coalition_event_with_her_csrf_token(
+        self, node: TestNode
+    ) -> None:
+        event = await public_event(node, visibility="coalition")
+        member = await page_client(node, role=Role.member)
+        form = {"name": "Ana Diaz", "email": "ana@example.org", "website": ""}
+
+        forged = await member.post(f"/events/{event['id']}/rsvp", form, csrf=False)
+        answer = await member.post(f"/events/{event['id']}/rsvp", form)
+
+        assert forged.status_code == 403
+        assert answer.status_code == 303
+        assert [r.email for r in await rsvps_of(node, event)] == ["ana@example.org"]
+
     async def test_an_rsvp_to_a_hidden_event_is_refused_like_a_missing_one(
         self, node: TestNode
     ) -> None:
