@@ -16,8 +16,8 @@ from node.web import (
     canvass_forms,
     endorsement_forms,
     endorsements,
-    events,
     event_page,
+    events,
     forum_forms,
     forums,
     mail,
@@ -25,8 +25,8 @@ from node.web import (
     partners,
     profile_settings,
     public_home,
-    votes,
     rsvp_page,
+    votes,
 )
 
 PAGE_ROUTERS: tuple[APIRouter, ...] = (

@@ -1,7 +1,7 @@
 """rsvps, and where a member record came from
 
-Revision ID: 0021
-Revises: 0015
+Revision ID: 0020
+Revises: 0019
 Created: 2026-12-08
 """
 
@@ -12,8 +12,8 @@ from alembic import op
 
 import federation.storage
 
-revision = "0021"
-down_revision = "0015"
+revision = "0020"
+down_revision = "0019"
 branch_labels = None
 depends_on = None
 
