@@ -35,7 +35,7 @@ from node import tables  # noqa: F401 -- every table, for the scans of whole dat
 from node.accounts.models import Role
 from node.canvass.models import CanvassShift
 from node.mail.models import MailMessage
-from node.members.models import Member
+from node.members.models import Member, normalized_phone
 from node.webhooks.models import WebhookDelivery, WebhookEventType
 from tests.canvass.helpers import coalition, my_signups, post_call, relay, replica, sign_up
 from tests.forums.test_lifecycle import forum_body, plan_on
@@ -74,8 +74,15 @@ class Person:
     def address(self) -> str:
         return f"{self.index} {self.tag} Avenue"
 
+    @property
+    def stored_phone(self) -> str:
+        """The phone as a node stores a member's: E.164, ``+13128670001``."""
+        return normalized_phone(self.phone)
+
     def markers(self) -> list[str]:
-        return [self.given_name, self.family_name, self.email, self.phone, self.address]
+        # Both forms of the phone: as typed (a form, a sign-up) and as a member's is stored.
+        return [self.given_name, self.family_name, self.email, self.phone, self.stored_phone,
+                self.address]  # fmt: skip
 
 
 @dataclass

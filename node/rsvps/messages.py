@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
+from node import formatting
 from node.events import ics
 from node.events.models import Event
 
@@ -20,32 +20,9 @@ _HOW_TO_CHANGE = (
 )
 
 
-def _clock(moment: datetime) -> str:
-    hour = moment.hour % 12 or 12
-    minutes = f":{moment:%M}"
-    return f"{hour}{minutes} {'am' if moment.hour < 12 else 'pm'}"
-
-
-def _day(moment: datetime) -> str:
-    return f"{moment:%A}, {moment:%B} {moment.day}, {moment.year}"
-
-
-def zone_words(timezone: str) -> str:
-    """``America/Chicago`` -> "Chicago time"."""
-    return timezone.rsplit("/", 1)[-1].replace("_", " ") + " time"
-
-
-def time_words(start: datetime, end: datetime, timezone: str) -> str:
-    """ "Saturday, December 12, 2026, 6:00 pm to 8:00 pm (Chicago time)", in the event's zone;
-    the end's day too when it is another day."""
-    zone = ZoneInfo(timezone)
-    first, last = start.astimezone(zone), end.astimezone(zone)
-    until = _clock(last) if first.date() == last.date() else f"{_day(last)}, {_clock(last)}"
-    return f"{_day(first)}, {_clock(first)} to {until} ({zone_words(timezone)})"
-
-
 def event_time(event: Event) -> str:
-    return time_words(event.start_date, event.end_date, event.timezone)
+    """When, as every page says it (:mod:`node.formatting`), in the event's own zone."""
+    return formatting.when(event.start_date, event.end_date, event.timezone)
 
 
 def place_words(event: Event) -> str:
@@ -152,8 +129,9 @@ def what_changed(before: Snapshot, event: Event, *, deleted: bool) -> list[str]:
         return ["The event is cancelled." + (f" The organizers say: {reason}" if reason else "")]
     changes = []
     now = Snapshot.of(event)
-    if (now.start, now.end, now.timezone) != (before.start, before.end, before.timezone):
-        was = time_words(before.start, before.end, before.timezone)
+    # The same instants said in another zone have not moved: nobody needs telling.
+    if (now.start, now.end) != (before.start, before.end):
+        was = formatting.when(before.start, before.end, before.timezone)
         changes.append(f"It has moved to {event_time(event)} (it was {was}).")
     if (now.location, now.online_url) != (before.location, before.online_url):
         was = ics.location_text(before.location) or ("online" if before.online_url else "")

@@ -28,13 +28,13 @@ from fastapi import Query, Request
 from fastapi.responses import HTMLResponse
 
 from federation.storage import utcnow
+from node import formatting
 from node.accounts import service as accounts
 from node.deps import SessionDep, SettingsDep
 from node.errors import InvalidInput
 from node.events import coalition_feed, sharing
 from node.events.coalition_feed import SHIFT_TYPE, TYPES, Entry
 from node.events.models import DEFAULT_TIMEZONE
-from node.web import formatting
 from node.web.deps import PageUser, WardQuery
 from node.web.rendering import page_router, render
 from schemas.base import FIRST_YEAR, LAST_YEAR

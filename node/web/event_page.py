@@ -14,7 +14,6 @@ hidden field that only robots fill in (the honeypot) makes the post a silent no-
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlencode
 
 import sqlalchemy as sa
 from fastapi import Request
@@ -38,6 +37,7 @@ from node.rsvps import service as rsvps
 from node.rsvps.models import RsvpCreate, form_errors, texts_need_a_phone
 from node.web.deps import PageVisitor
 from node.web.groups import group_names
+from node.web.public_view import place_of
 from node.web.rendering import error_page, page_router, redirect, render
 
 router = page_router()
@@ -52,28 +52,6 @@ def rsvp_limiter() -> TokenBucketLimiter:
     """RSVP posts per client address (one per app, in ``app.state``): a family on one network
     can RSVP together, a script cannot fill an event."""
     return TokenBucketLimiter(per_minute=6, burst=10)
-
-
-def osm_link(location: LocationPublic | None) -> str | None:
-    """An OpenStreetMap link to the place: its point if known, else a search for its
-    address. A link only: the page embeds no map and loads nothing from elsewhere."""
-    if location is None:
-        return None
-    if location.location is not None:
-        lat, lon = location.location.latitude, location.location.longitude
-        return f"https://www.openstreetmap.org/?mlat={lat}&mlon={lon}#map=17/{lat}/{lon}"
-    address = ", ".join(
-        part
-        for part in (
-            *location.address_lines,
-            location.locality,
-            " ".join(p for p in (location.region, location.postal_code) if p),
-        )
-        if part
-    )
-    if not address:
-        return None
-    return "https://www.openstreetmap.org/search?" + urlencode({"query": address})
 
 
 async def co_hosts(session: AsyncSession, *, event: Event, settings: Settings) -> list[str]:
@@ -129,7 +107,7 @@ async def _event_page(
             "when": messages.event_time(event),
             "location": location,
             "place": ics.location_text(event.location),
-            "map_link": osm_link(location),
+            "map_link": place_of(event.location).map_url,
             "counts": counts,
             "places_left": rsvps.places_left(event, counts),
             "is_over": event.end_date < utcnow(),

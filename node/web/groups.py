@@ -13,8 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from federation.models import AllianceState, Peer
 from federation.peers import list_peers
+from node import formatting
 from node.config import Settings
-from node.web import formatting
 
 CHICAGO = ZoneInfo("America/Chicago")
 
@@ -36,7 +36,7 @@ async def active_allies(session: AsyncSession, *, scope: str) -> list[Peer]:
 
 
 def when(moment: datetime | None, *, time: bool = True, zone: formatting.Zone = None) -> str:
-    """A time in the words of every page (:mod:`node.web.formatting`): ``Sat, Dec 5, 10:00 am
+    """A time in the words of every page (:mod:`node.formatting`): ``Sat, Dec 5, 10:00 am
     CST``, or its day alone; in ``zone`` (Chicago when none is given)."""
     if moment is None:
         return ""
@@ -44,7 +44,7 @@ def when(moment: datetime | None, *, time: bool = True, zone: formatting.Zone = 
 
 
 def span(start: datetime, end: datetime, *, zone: formatting.Zone = None) -> str:
-    """``Sat, Dec 5, 10:00 am-1:00 pm CST`` (:func:`node.web.formatting.when`), in ``zone``."""
+    """``Sat, Dec 5, 10:00 am-1:00 pm CST`` (:func:`node.formatting.when`), in ``zone``."""
     return formatting.when(start, end, zone)
 
 

@@ -13,11 +13,11 @@ from fastapi import Request
 from fastapi.responses import Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from node import formatting
 from node.config import Settings
 from node.events.models import EventStatus
 from node.forums import service
 from node.forums.models import CoHostStatus, ForumPlan
-from node.web import formatting
 from node.web.groups import group_names
 from node.web.public_view import ShareCard, place_of, summary
 from node.web.rendering import LoginRequired, render

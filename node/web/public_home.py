@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from federation.models import AllianceState
 from federation.peers import list_peers
 from federation.storage import utcnow
+from node import formatting
 from node.config import Settings
 from node.deps import SessionDep, SettingsDep
 from node.endorsements import service as endorsements
@@ -27,7 +28,6 @@ from node.events.models import Event, EventStatus, Visibility
 from node.forums import service as forums
 from node.forums.models import ForumPlan
 from node.profile import service as profiles
-from node.web import formatting
 from node.web.calendar import type_label
 from node.web.deps import PageVisitor
 from node.web.endorsements import OFFICES

@@ -1,7 +1,7 @@
 """What the public pages share: times in an event's own zone, places with a map link, and the
 Open Graph / Twitter card tags that make a shared link preview well.
 
-Times are said as on every page (:mod:`node.web.formatting`: "Thu, Jan 31, 2030, 6:00-8:00 pm
+Times are said as on every page (:mod:`node.formatting`: "Thu, Jan 31, 2030, 6:00-8:00 pm
 CST", in the event's own zone), and a place is its venue and address with a link to
 OpenStreetMap (a link: the page embeds no map and loads nothing from another site).
 """

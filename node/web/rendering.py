@@ -24,7 +24,8 @@ from pydantic import ValidationError
 from federation.errors import FederationError
 from node.accounts.models import Role
 from node.errors import NodeError, NotAuthenticated
-from node.web.formatting import FILTERS
+from node.formatting import FILTERS
+from node.members.models import phone_display
 from schemas.base import problem_in_words
 
 NOTICE_COOKIE = "ipo_notice"
@@ -36,8 +37,10 @@ STATIC_DIR = Path(__file__).parent / "static"
 def templates() -> Jinja2Templates:
     environment = Jinja2Templates(directory=TEMPLATES_DIR)
     environment.env.globals["role_enum"] = Role
-    # One way to say a time on every page (node.web.formatting).
+    # One way to say a time on every page (node.formatting).
     environment.env.filters.update(FILTERS)
+    # A stored phone (E.164) as people write it: (773) 555-0100.
+    environment.env.globals["phone"] = phone_display
     return environment
 
 

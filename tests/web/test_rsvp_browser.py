@@ -80,7 +80,7 @@ class TestANeighbourRsvpsAndCancels:
                 await page.get_by_label(re.compile("Text me about this event")).check()
                 await page.get_by_role("button", name="RSVP").click()
                 # Then the form comes back with her input and the error beside the phone
-                await expect(page.locator("#e-phone")).to_contain_text("7 to 20 digits")
+                await expect(page.locator("#e-phone")).to_contain_text("a US number has 10")
                 await expect(page.get_by_label("Email")).to_have_value(address)
                 await check(page, f"rsvp-form-errors-{size}", phone=phone)
                 # When she fixes it

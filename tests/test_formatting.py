@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 from federation.storage import utcnow
-from node.web import formatting
+from node import formatting
 
 CHICAGO = ZoneInfo("America/Chicago")
 DASH = "\u2013"  # an en dash, between two times
