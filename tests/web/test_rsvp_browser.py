@@ -163,3 +163,55 @@ class TestCheckInAtTheDoor:
             "Cy Nguyen": ("waitlisted", False),
             "Dee Walker": ("going", True),
         }
+
+
+class TestANeighbourFindsAForumOnTheHome:
+    """The issue's story end to end: from the group's public home to a forum, to its event
+    page, an RSVP without an account, the email, and a cancellation through its link."""
+
+    async def test_from_the_home_to_a_cancelled_rsvp(
+        self, nodes: NodeFactory, serve: Serve, browser: Browser
+    ) -> None:
+        with smtp_server() as mailbox:
+            node = await nodes.start("ward33", wards=[33], **mailbox.settings())
+            organizer = await node.as_role(Role.organizer)
+            forum = await organizer.post("/api/v1/forums", json={
+                "title": "Alderperson candidate forum", "visibility": "public",
+                "start_date": "2030-02-01T00:00:00+00:00", "end_date": "2030-02-01T02:00:00+00:00",
+                "location": {"venue": "Hairpin Arts Center", "locality": "Chicago"},
+                "capacity": 120, "co_hosts": [],
+            })  # fmt: skip
+            assert forum.status_code == 201, forum.text
+            base = await serve(node)
+            for size, phone in (("phone", True), ("desktop", False)):
+                address = f"neighbour-{size}@example.org"
+                page = await new_page(browser, phone=phone)
+                outside = outside_requests(page, base)
+                # Given the group's public home, she finds the forum and opens it
+                await page.goto(f"{base}/")
+                await page.get_by_role("link", name="Alderperson candidate forum").first.click()
+                await expect(page.get_by_role("heading", level=1)).to_have_text(
+                    "Alderperson candidate forum"
+                )
+                await check(page, f"story-forum-{size}", phone=phone)
+                # When she says she is coming, on its event page, without an account
+                await page.get_by_role("link", name="Say you are coming").click()
+                await page.wait_for_url(re.compile(r"/events/[0-9a-f-]{36}$"))
+                await check(page, f"story-event-{size}", phone=phone)
+                await page.get_by_label("Your name").fill("Nia Brooks")
+                await page.get_by_label("Email").fill(address)
+                await page.get_by_role("button", name="RSVP").click()
+                await page.wait_for_url(re.compile(r"/rsvp/rsvp_"))
+                await expect(page.get_by_role("status")).to_contain_text("You're going!")
+                # Then the confirmation reaches her mailbox, and its link cancels the RSVP
+                [confirmation] = await deliver_mail(node, mailbox, address, 1)
+                assert confirmation["Subject"] == "You're going: Alderperson candidate forum"
+                [path] = LINK.findall(text_of(confirmation))
+                later = await new_page(browser, phone=phone)
+                outside += outside_requests(later, base)
+                await later.goto(base + path)
+                await later.get_by_text("Cancel my RSVP…").click()
+                await later.get_by_role("button", name="Yes, cancel my RSVP").click()
+                await expect(later.get_by_role("status")).to_contain_text("Your RSVP is cancelled")
+                await check(later, f"story-cancelled-{size}", phone=phone)
+                assert outside == []
