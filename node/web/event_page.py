@@ -22,6 +22,7 @@ from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from federation.outbox import travel_of
 from federation.storage import utcnow
 from node.accounts.models import Role
 from node.accounts.throttle import client_address, wait_phrase
@@ -96,10 +97,15 @@ async def _event_page(
     taking_rsvps = (
         is_local and event.status is not EventStatus.cancelled and event.end_date >= utcnow()
     )
+    is_organizer = principal is not None and principal.role.includes(Role.organizer)
     return render(
         request,
         "event_page.html",
         {
+            # How far the latest change has got to allies, for the organizers of the host.
+            "travelled": await travel_of(session, object_id=event.object_id)
+            if is_local and is_organizer
+            else None,
             "event": event,
             "is_local": is_local,
             "host": names.get(event.origin, event.origin),
@@ -112,7 +118,7 @@ async def _event_page(
             "places_left": rsvps.places_left(event, counts),
             "is_over": event.end_date < utcnow(),
             "taking_rsvps": taking_rsvps,
-            "is_organizer": principal is not None and principal.role.includes(Role.organizer),
+            "is_organizer": is_organizer,
             "page_url": page_url,
             "summary": summary or f"{event.title}, {messages.event_time(event)}",
             "values": values or {},

@@ -15,6 +15,14 @@ from tests.canvass.helpers import coalition, post_call, replica
 from tests.nodes import NodeFactory, deliver_all
 from tests.web.page_client import page_client
 
+EVENT = {
+    "title": "Ward night",
+    "event_type": "MEETING",
+    "visibility": "public",
+    "start_date": "2030-12-08T18:00:00-06:00",
+    "end_date": "2030-12-08T20:00:00-06:00",
+}
+
 
 class TestTravelOnTheHostsPage:
     async def test_a_new_call_is_on_its_way_then_with_every_ally(self, nodes: NodeFactory) -> None:
@@ -60,3 +68,22 @@ class TestTravelOnTheHostsPage:
         page = await organizer.get(f"/canvass/{held['id']}")
         assert page.status_code == 200
         assert "Sent to" not in page.text
+
+
+class TestTravelOnTheEventPage:
+    async def test_an_organizer_sees_an_edit_on_its_way_then_arrived(
+        self, nodes: NodeFactory
+    ) -> None:
+        host, ward30, ward35 = await coalition(nodes, "ward33", "ward30", "ward35")
+        api = await host.as_role(Role.organizer)
+        made = await api.post("/api/v1/events", json=EVENT)
+        assert made.status_code == 201, made.text
+        organizer = await page_client(host, role=Role.organizer)
+        path = f"/events/{made.json()['id']}"
+
+        assert "Sent to 0 of 2 allies; 2 still on the way" in (await organizer.get(path)).text
+        await deliver_all(host, ward30, ward35)
+        assert "Sent to all 2 allies." in (await organizer.get(path)).text
+        neighbour = await host.client_with().get(path)
+        assert neighbour.status_code == 200
+        assert "Sent to" not in neighbour.text
