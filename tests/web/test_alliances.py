@@ -111,7 +111,8 @@ class TestAnsweringAnOffer:
         await page.goto(f"{base}/alliances")
         assert await fits_phone_width(page)
         await screenshot(page, "alliances-phone")
-        await page.get_by_role("button", name="Reject offer from 30th United").click()
+        await page.get_by_text("Reject…").click()
+        await page.get_by_role("button", name="Yes, reject offer from 30th United").click()
         await expect(page.get_by_role("status")).to_contain_text("rejected")
         assert await state_seen_by(b, a) == "ended"
 

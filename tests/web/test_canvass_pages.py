@@ -30,7 +30,7 @@ async def sign_up_in_browser(page: Page, *, consent: bool) -> None:
         await page.get_by_label("Share my email and phone number with Test ward33").check()
     await page.get_by_role("button", name="Sign up for this shift").click()
     await expect(page.get_by_role("status").first).to_contain_text("You're signed up for")
-    await expect(page.get_by_role("button", name="Withdraw from this shift")).to_be_visible()
+    await expect(page.get_by_text("Withdraw from this shift…")).to_be_visible()
 
 
 class TestSigningUpForAnAllysShift:
@@ -95,7 +95,8 @@ class TestSigningUpForAnAllysShift:
         assert await fits_phone_width(sharer)
         await screenshot(sharer, "canvass-list-phone")
         await sharer.get_by_role("link", name=TITLE).first.click()
-        await sharer.get_by_role("button", name="Withdraw from this shift").click()
+        await sharer.get_by_text("Withdraw from this shift…").click()
+        await sharer.get_by_role("button", name="Yes, withdraw from this shift").click()
         await expect(sharer.get_by_role("status").first).to_contain_text("withdrawn")
         await deliver_all(host, other)
         await host_page.goto(f"{host_base}/canvass/{call['id']}")

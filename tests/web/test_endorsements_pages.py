@@ -81,7 +81,7 @@ class TestSigningInTheBrowser:
         await expect(check).to_contain_text("Test ward33: signed, signature holds")
         await expect(check).to_contain_text("Test ward30: signed, signature holds")
         assert page.url.endswith(f"/endorsements/{b_id}")
-        await expect(page.get_by_role("button", name="Withdraw our signature")).to_be_visible()
+        await expect(page.get_by_text("Withdraw our signature…")).to_be_visible()
         async with page.expect_download() as download:
             await page.get_by_role("link", name="Download verification bundle").click()
         assert (await download.value).suggested_filename == f"endorsement-{b_id}.json"

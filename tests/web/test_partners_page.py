@@ -48,7 +48,8 @@ class TestPartnerClients:
         await expect(page.locator("#client-secret")).to_have_count(0)
         assert secret not in await page.content()
         # When she revokes it, its credentials stop working
-        await page.get_by_role("button", name="Revoke SEIU Local 73").click()
+        await page.get_by_text("Revoke…").click()
+        await page.get_by_role("button", name="Yes, revoke SEIU Local 73").click()
         await expect(page.get_by_role("status")).to_contain_text("SEIU Local 73 revoked")
         await expect(row).to_contain_text("Revoked")
         async with node.session() as session:
