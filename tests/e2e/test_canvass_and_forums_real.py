@@ -34,6 +34,7 @@ from typing import Any
 import httpx
 import pytest
 
+from node.members.models import normalized_phone
 from tests.canvass.helpers import call_body
 from tests.e2e.conftest import NodeMaker
 from tests.e2e.realnode import (
@@ -75,8 +76,13 @@ class Volunteer:
     phone: str
 
     @property
+    def stored_phone(self) -> str:
+        """Her phone as her node stores a member's: E.164."""
+        return normalized_phone(self.phone)
+
+    @property
     def planted(self) -> tuple[str, ...]:
-        return (self.given_name, self.family_name, self.email, self.phone)
+        return (self.given_name, self.family_name, self.email, self.phone, self.stored_phone)
 
 
 @dataclass
@@ -313,7 +319,7 @@ class TestCanvassCall:
             "committed",
             consenting.given_name,
             consenting.email,
-            consenting.phone,
+            consenting.stored_phone,
         )
         assert consenting.family_name not in text
         # And of the others only a handle: none of their planted data is anywhere in it

@@ -147,7 +147,9 @@ class TestSuspension:
         # While suspended, 33 renames one event and deletes the other: nothing is sent
         await patch(ward33, kept, title="Kept (renamed)")
         await (await ward33.as_role(Role.organizer)).delete(f"/api/v1/events/{gone['id']}")
-        assert await deliver_all(ward33, ward30) == 0
+        # (only the notice of the suspension itself goes out: FEDERATION.md 6.5)
+        assert await deliver_all(ward33, ward30) == 1
+        assert "Kept (renamed)" not in [e["title"] for e in await listed(ward30)]
         # On resume, the held changes go out in order
         await admin.post(f"/api/v1/alliances/{ward30.url}/resume")
         await deliver_all(ward33, ward30)
