@@ -117,6 +117,17 @@ async def _own_event(
     return event
 
 
+SCOPE_REFUSED = {"scope": "Choose this event only, or this and the following ones."}
+
+
+def _scope(value: str) -> Scope | None:
+    """The occurrences a form's action applies to; ``None`` when it is none of the choices."""
+    try:
+        return Scope(value or Scope.this)
+    except ValueError:
+        return None
+
+
 async def _reach(session: AsyncSession) -> str:
     allies = len(await allies_sharing(session, scope=sharing.SCOPE))
     if not allies:
@@ -212,11 +223,11 @@ async def save_event(
 
     try:
         data = EventUpdate.model_validate(body)
-        scope = Scope(values["scope"] or Scope.this)
     except ValidationError as exc:
         return await again(form.merged(time_errors, form.plain_errors(exc)))
-    except ValueError:
-        return await again({"scope": "Choose this event only, or this and the following ones."})
+    scope = _scope(values["scope"])
+    if scope is None:
+        return await again(SCOPE_REFUSED)
     if time_errors:
         return await again(time_errors)
     try:
@@ -265,14 +276,13 @@ async def cancel_event(
     values = {"reason": str(posted.get("reason", "")), "scope": str(posted.get("scope", "this"))}
     try:
         reason = EventCancel.model_validate({"reason": values["reason"]}).reason
-        scope = Scope(values["scope"] or Scope.this)
     except ValidationError as exc:
         return await _confirm_page(request, "event_cancel.html", event, session,
                                    values=values, errors=form.plain_errors(exc))  # fmt: skip
-    except ValueError:
+    scope = _scope(values["scope"])
+    if scope is None:
         return await _confirm_page(request, "event_cancel.html", event, session, values=values,
-                                   errors={"scope": "Choose this event only, or this and the "
-                                           "following ones."})  # fmt: skip
+                                   errors=SCOPE_REFUSED)  # fmt: skip
     cancelled = await series.cancel_from(session, event_id=event.id, reason=reason, scope=scope,
                                          actor=principal.actor, settings=settings)  # fmt: skip
     what = f"{len(cancelled)} events cancelled" if len(cancelled) > 1 else "Cancelled"
@@ -301,12 +311,10 @@ async def delete_event(
 ) -> Response:
     event = await _own_event(session, event_id=event_id, principal=principal, settings=settings)
     posted = await request.form()
-    try:
-        scope = Scope(str(posted.get("scope", "this")) or Scope.this)
-    except ValueError:
+    scope = _scope(str(posted.get("scope", "this")))
+    if scope is None:
         return await _confirm_page(request, "event_delete.html", event, session,
-                                   errors={"scope": "Choose this event only, or this and the "
-                                           "following ones."})  # fmt: skip
+                                   errors=SCOPE_REFUSED)  # fmt: skip
     deleted = await series.delete_from(session, event_id=event.id, scope=scope,
                                        actor=principal.actor, settings=settings)  # fmt: skip
     what = f"{len(deleted)} events deleted" if len(deleted) > 1 else f"“{event.title}” deleted"
